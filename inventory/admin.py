@@ -1,0 +1,75 @@
+from django.contrib import admin
+
+from inventory.models import (
+    CartAssignment,
+    ControlledCount,
+    ControlledCountLine,
+    MedCart,
+    StockItem,
+    StockTransaction,
+)
+from mar.admin import ReadOnlyAdmin
+
+
+@admin.register(MedCart)
+class MedCartAdmin(admin.ModelAdmin):
+    list_display = ["name", "facility", "unit", "is_active"]
+    list_filter = ["facility", "is_active"]
+    search_fields = ["name"]
+    ordering = ["facility", "name", "id"]
+
+
+@admin.register(CartAssignment)
+class CartAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["cart", "user", "started_at", "ended_at"]
+    ordering = ["-started_at", "id"]
+
+
+class StockTransactionInline(admin.TabularInline):
+    model = StockTransaction
+    fk_name = "stock_item"
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StockItem)
+class StockItemAdmin(ReadOnlyAdmin):
+    list_display = ["medication", "resident", "cart", "quantity_on_hand", "unit", "expires_on"]
+    list_filter = ["cart", "package"]
+    search_fields = ["medication__generic_name", "resident__last_name", "rx_number", "lot"]
+    list_select_related = ["medication", "resident", "cart"]
+    ordering = ["cart", "resident", "id"]
+    inlines = [StockTransactionInline]
+
+
+@admin.register(StockTransaction)
+class StockTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["stock_item", "kind", "quantity", "balance_after", "performed_by", "created_at"]
+    list_filter = ["kind"]
+    ordering = ["-created_at", "id"]
+
+
+class ControlledCountLineInline(admin.TabularInline):
+    model = ControlledCountLine
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ControlledCount)
+class ControlledCountAdmin(ReadOnlyAdmin):
+    list_display = ["cart", "started_at", "outgoing_user", "incoming_user", "status"]
+    list_filter = ["status"]
+    ordering = ["-started_at", "id"]
+    inlines = [ControlledCountLineInline]

@@ -1,0 +1,107 @@
+"""Back-office views. Legal records (administrations, amendments) are read-only here:
+corrections go through the amendment service, never an edit in the admin."""
+
+from django.contrib import admin
+
+from mar.models import (
+    Administration,
+    Amendment,
+    EffectivenessCheck,
+    ExceptionReview,
+    Medication,
+    Notification,
+    Order,
+    ScheduledDose,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Medication)
+class MedicationAdmin(admin.ModelAdmin):
+    list_display = ["generic_name", "brand_name", "strength", "form", "dea_schedule", "ndc"]
+    list_filter = ["form", "dea_schedule", "is_high_alert", "is_time_critical"]
+    search_fields = ["generic_name", "brand_name", "ndc"]
+    ordering = ["generic_name", "strength", "id"]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ["resident", "medication", "dose_amount", "dose_unit", "frequency", "status"]
+    list_filter = ["status", "frequency", "route"]
+    search_fields = ["resident__last_name", "medication__generic_name", "rx_number"]
+    list_select_related = ["resident", "medication"]
+    ordering = ["-entered_at", "id"]
+
+
+@admin.register(ScheduledDose)
+class ScheduledDoseAdmin(ReadOnlyAdmin):
+    list_display = ["order", "resident", "scheduled_at", "status"]
+    list_filter = ["status"]
+    date_hierarchy = "scheduled_at"
+    list_select_related = ["order__medication", "resident"]
+    ordering = ["scheduled_at", "id"]
+
+
+class AmendmentInline(admin.TabularInline):
+    model = Amendment
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Administration)
+class AdministrationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "resident",
+        "order",
+        "status",
+        "administered_at",
+        "administered_by",
+        "is_entered_in_error",
+    ]
+    list_filter = ["status", "is_late", "is_late_entry", "is_entered_in_error"]
+    date_hierarchy = "administered_at"
+    list_select_related = ["resident", "order__medication", "administered_by"]
+    ordering = ["-administered_at", "id"]
+    inlines = [AmendmentInline]
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(ReadOnlyAdmin):
+    list_display = ["administration", "field", "old_value", "new_value", "amended_by"]
+    ordering = ["-amended_at", "id"]
+
+
+@admin.register(EffectivenessCheck)
+class EffectivenessCheckAdmin(ReadOnlyAdmin):
+    list_display = ["administration", "result", "recorded_by", "recorded_at"]
+    ordering = ["-recorded_at", "id"]
+
+
+@admin.register(ExceptionReview)
+class ExceptionReviewAdmin(ReadOnlyAdmin):
+    list_display = ["kind", "reviewed_by", "reviewed_at", "physician_notified"]
+    list_filter = ["kind"]
+    ordering = ["-reviewed_at", "id"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["recipient", "kind", "title", "created_at", "read_at"]
+    list_filter = ["kind"]
+    ordering = ["-created_at", "id"]

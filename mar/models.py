@@ -1,0 +1,597 @@
+"""The medication administration record.
+
+Data flows one way: Order -> ScheduledDose -> Administration -> (inventory)
+StockTransaction. An Administration is a legal record: the database keeps one
+active record per scheduled dose, corrections are Amendment rows, and the only
+change ever made to an administration row is the "entered in error" flag that
+an amendment sets.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Route(models.TextChoices):
+    ORAL = "oral", "By mouth (PO)"
+    SUBLINGUAL = "sublingual", "Sublingual (SL)"
+    TOPICAL = "topical", "Topical"
+    TRANSDERMAL = "transdermal", "Transdermal patch"
+    OPHTHALMIC = "ophthalmic", "Eye (ophthalmic)"
+    OTIC = "otic", "Ear (otic)"
+    NASAL = "nasal", "Nasal"
+    INHALED = "inhaled", "Inhaled"
+    SUBCUTANEOUS = "subcutaneous", "Subcutaneous (SubQ)"
+    INTRAMUSCULAR = "intramuscular", "Intramuscular (IM)"
+    RECTAL = "rectal", "Rectal (PR)"
+    ENTERAL = "enteral", "Feeding tube"
+
+
+class Vital(models.TextChoices):
+    SYSTOLIC = "systolic", "Systolic BP (mmHg)"
+    DIASTOLIC = "diastolic", "Diastolic BP (mmHg)"
+    PULSE = "pulse", "Pulse (bpm)"
+    TEMPERATURE = "temperature", "Temperature (°F)"
+    RESPIRATIONS = "respirations", "Respirations (/min)"
+    SPO2 = "spo2", "SpO2 (%)"
+    BLOOD_GLUCOSE = "blood_glucose", "Blood glucose (mg/dL)"
+    PAIN = "pain", "Pain (0-10)"
+    WEIGHT = "weight", "Weight (lb)"
+
+
+class Medication(models.Model):
+    """A catalog entry: one product at one strength."""
+
+    class Form(models.TextChoices):
+        TABLET = "tablet", "Tablet"
+        CAPSULE = "capsule", "Capsule"
+        SOLUTION = "solution", "Oral solution"
+        SUSPENSION = "suspension", "Suspension"
+        INJECTION = "injection", "Injection"
+        PATCH = "patch", "Patch"
+        DROPS = "drops", "Drops"
+        INHALER = "inhaler", "Inhaler"
+        CREAM = "cream", "Cream / ointment"
+        SUPPOSITORY = "suppository", "Suppository"
+        POWDER = "powder", "Powder"
+
+    class DeaSchedule(models.TextChoices):
+        NONE = "", "Not controlled"
+        II = "II", "Schedule II"
+        III = "III", "Schedule III"
+        IV = "IV", "Schedule IV"
+        V = "V", "Schedule V"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    generic_name = models.CharField(max_length=120)
+    brand_name = models.CharField(max_length=120, blank=True)
+    strength = models.CharField(max_length=60, help_text='e.g. "25 mg", "100 units/mL"')
+    form = models.CharField(max_length=16, choices=Form.choices)
+    default_route = models.CharField(max_length=16, choices=Route.choices, default=Route.ORAL)
+    ndc = models.CharField(max_length=13, blank=True, verbose_name="NDC")
+    ingredients = ArrayField(
+        models.CharField(max_length=80),
+        default=list,
+        blank=True,
+        help_text="Active ingredients, lower case, for allergy matching.",
+    )
+    dea_schedule = models.CharField(
+        max_length=3, choices=DeaSchedule.choices, blank=True, verbose_name="DEA schedule"
+    )
+    is_high_alert = models.BooleanField(default=False)
+    is_time_critical = models.BooleanField(
+        default=False, help_text="New orders default to the 30-minute time-critical window."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ndc"], condition=~Q(ndc=""), name="medication_ndc_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["generic_name", "brand_name", "strength", "form"],
+                name="medication_product_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(dea_schedule__in=["", "II", "III", "IV", "V"]),
+                name="medication_dea_schedule_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(ndc="") | Q(ndc__regex=r"^[0-9]{10,11}$|^[0-9-]{12,13}$"),
+                name="medication_ndc_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        brand = f" ({self.brand_name})" if self.brand_name else ""
+        return f"{self.generic_name}{brand} {self.strength}"
+
+    @property
+    def is_controlled(self) -> bool:
+        return bool(self.dea_schedule)
+
+
+class Order(models.Model):
+    """A prescription as entered and verified. Never edited once charted against:
+    a change is a discontinue plus a new order that ``replaces`` it."""
+
+    class Status(models.TextChoices):
+        PENDING_VERIFICATION = "pending_verification", "Pending verification"
+        ACTIVE = "active", "Active"
+        ON_HOLD = "on_hold", "On hold"
+        DISCONTINUED = "discontinued", "Discontinued"
+
+    class Frequency(models.TextChoices):
+        TIMES_OF_DAY = "times_of_day", "Every day at set times"
+        DAYS_OF_WEEK = "days_of_week", "On chosen days of the week"
+        EVERY_N_DAYS = "every_n_days", "Every N days"
+        MONTHLY = "monthly", "Monthly on chosen days"
+        EVERY_N_HOURS = "every_n_hours", "Every N hours"
+        PRN = "prn", "As needed (PRN)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="orders"
+    )
+    medication = models.ForeignKey(Medication, on_delete=models.PROTECT, related_name="orders")
+    dose_amount = models.DecimalField(max_digits=8, decimal_places=3)
+    dose_unit = models.CharField(max_length=20, help_text='e.g. "tablet", "mL", "units", "drop"')
+    route = models.CharField(max_length=16, choices=Route.choices)
+    instructions = models.TextField(blank=True)
+    indication = models.CharField(max_length=200, blank=True)
+
+    frequency = models.CharField(max_length=16, choices=Frequency.choices)
+    # Clock times ("08:00") or the facility's named pass times ("AM", "HS").
+    administration_times = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+    # ISO weekdays, 1 = Monday ... 7 = Sunday.
+    days_of_week = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    days_of_month = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True)
+    interval = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="N for every N days or every N hours."
+    )
+    is_time_critical = models.BooleanField(default=False)
+    window_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Overrides the facility's window for this order."
+    )
+
+    prn_min_interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    prn_max_per_24h = models.PositiveSmallIntegerField(null=True, blank=True)
+    followup_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="PRN effectiveness follow-up; facility default if blank."
+    )
+    # [{"vital": "systolic", "comparator": "<", "limit": 100}, ...]
+    hold_parameters = models.JSONField(default=list, blank=True)
+    required_vitals = ArrayField(
+        models.CharField(max_length=16, choices=Vital.choices), default=list, blank=True
+    )
+
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    prescriber = models.CharField(max_length=120)
+    rx_number = models.CharField(max_length=40, blank=True, verbose_name="Rx number")
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.PENDING_VERIFICATION
+    )
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+    )
+    allergy_override_reason = models.TextField(blank=True)
+
+    entered_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="orders_entered")
+    entered_at = models.DateTimeField()
+    verified_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="orders_verified"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status_reason = models.TextField(blank=True, help_text="Why it was held or discontinued.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending_verification", "active", "on_hold", "discontinued"]
+                ),
+                name="order_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(dose_amount__gt=0), name="order_dose_positive"),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
+                name="order_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_by__isnull=True) | ~Q(verified_by=F("entered_by")),
+                name="order_second_check_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_by__isnull=True, verified_at__isnull=True)
+                | Q(verified_by__isnull=False, verified_at__isnull=False),
+                name="order_verification_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["on_hold", "discontinued"]) | ~Q(status_reason=""),
+                name="order_hold_discontinue_reason",
+            ),
+            # The frequency decides which schedule fields must be present.
+            models.CheckConstraint(
+                condition=(
+                    Q(frequency="prn")
+                    & Q(administration_times=[])
+                    & Q(prn_min_interval_minutes__isnull=False)
+                    & Q(prn_max_per_24h__gt=0)
+                )
+                | (
+                    Q(frequency="every_n_hours")
+                    & Q(interval__gte=1)
+                    & Q(interval__lte=168)
+                    & Q(administration_times=[])
+                )
+                | (
+                    Q(frequency__in=["times_of_day", "days_of_week", "every_n_days", "monthly"])
+                    & ~Q(administration_times=[])
+                ),
+                name="order_frequency_shape",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="days_of_week") | ~Q(days_of_week=[]),
+                name="order_days_of_week_given",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="monthly") | ~Q(days_of_month=[]),
+                name="order_days_of_month_given",
+            ),
+            models.CheckConstraint(
+                condition=~Q(frequency="every_n_days") | Q(interval__gte=1),
+                name="order_every_n_days_interval",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["resident", "status"]),
+            models.Index(fields=["status", "entered_at"]),
+            models.Index(fields=["rx_number"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medication} {self.dose_amount.normalize()} {self.dose_unit} {self.route}"
+
+    @property
+    def is_prn(self) -> bool:
+        return self.frequency == self.Frequency.PRN
+
+
+class ScheduledDose(models.Model):
+    """One dose an order calls for, materialized ahead by the schedule engine.
+
+    ``status`` is what is recorded; whether a pending dose is upcoming, due or late
+    follows from its window and the clock (``mar.selectors``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not charted"
+        CHARTED = "charted", "Charted"
+        MISSED = "missed", "Missed"
+        AWAY = "away", "Resident away"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="doses")
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="scheduled_doses"
+    )
+    scheduled_at = models.DateTimeField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "scheduled_at"], name="scheduled_dose_once_per_time"
+            ),
+            models.CheckConstraint(
+                condition=Q(window_start__lte=F("scheduled_at"))
+                & Q(window_end__gte=F("scheduled_at")),
+                name="scheduled_dose_inside_window",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "charted", "missed", "away"]),
+                name="scheduled_dose_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["resident", "scheduled_at"]),
+            models.Index(fields=["scheduled_at"]),
+            models.Index(
+                fields=["window_end"],
+                name="scheduled_dose_pending_end",
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} at {self.scheduled_at:%Y-%m-%d %H:%M} UTC"
+
+
+class Administration(models.Model):
+    """The legal record of one dose given or not given."""
+
+    class Status(models.TextChoices):
+        GIVEN = "given", "Given"
+        REFUSED = "refused", "Refused"
+        HELD = "held", "Held"
+        NOT_AVAILABLE = "not_available", "Not available"
+        AWAY = "away", "Resident away"
+        ASLEEP = "asleep", "Asleep / unable"
+        OTHER = "other", "Other"
+
+    NOT_GIVEN = ("refused", "held", "not_available", "away", "asleep", "other")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    scheduled_dose = models.ForeignKey(
+        ScheduledDose,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administrations",
+    )
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="administrations")
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="administrations"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.TextField(blank=True, help_text="Why not given (e.g. the hold parameter).")
+    note = models.TextField(blank=True)
+    dose_amount = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    administered_at = models.DateTimeField(help_text="When it was given (or offered).")
+    documented_at = models.DateTimeField(help_text="When it was charted.")
+    administered_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="administrations"
+    )
+    witness = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="witnessed"
+    )
+    vitals = models.JSONField(default=dict, blank=True)
+    prn_reason = models.TextField(blank=True)
+    is_late = models.BooleanField(default=False, help_text="Given after the window closed.")
+    is_late_entry = models.BooleanField(
+        default=False, help_text="Documented well after it was given."
+    )
+    override_reason = models.TextField(blank=True, help_text="Nurse override, e.g. early dose.")
+    is_entered_in_error = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheduled_dose"],
+                condition=Q(scheduled_dose__isnull=False) & Q(is_entered_in_error=False),
+                name="administration_one_active_per_dose",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "given",
+                        "refused",
+                        "held",
+                        "not_available",
+                        "away",
+                        "asleep",
+                        "other",
+                    ]
+                ),
+                name="administration_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="other") | ~Q(note=""), name="administration_other_has_note"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="held") | ~Q(reason=""), name="administration_held_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(scheduled_dose__isnull=False) | ~Q(prn_reason=""),
+                name="administration_prn_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(administered_at__lte=F("documented_at") + timedelta(minutes=5)),
+                name="administration_not_in_future",
+            ),
+            models.CheckConstraint(
+                condition=Q(witness__isnull=True) | ~Q(witness=F("administered_by")),
+                name="administration_witness_is_another",
+            ),
+            models.CheckConstraint(
+                condition=~Q(idempotency_key=""), name="administration_idempotency_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["resident", "administered_at"]),
+            models.Index(fields=["order", "administered_at"]),
+            models.Index(fields=["administered_by", "administered_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} {self.order} at {self.administered_at:%Y-%m-%d %H:%M}"
+
+
+class EffectivenessCheck(models.Model):
+    """The PRN follow-up: did it work? Its own row, so the administration stays untouched."""
+
+    class Result(models.TextChoices):
+        EFFECTIVE = "effective", "Effective"
+        NOT_EFFECTIVE = "not_effective", "Not effective"
+
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="effectiveness"
+    )
+    result = models.CharField(max_length=16, choices=Result.choices)
+    note = models.TextField(blank=True)
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result__in=["effective", "not_effective"]),
+                name="effectiveness_result_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()} ({self.administration_id})"
+
+
+class Amendment(models.Model):
+    """A correction of an administration: the old value stays, this row says what changed."""
+
+    class Field(models.TextChoices):
+        ADMINISTERED_AT = "administered_at", "Time given"
+        STATUS = "status", "Status"
+        REASON = "reason", "Reason"
+        NOTE = "note", "Note"
+        DOSE_AMOUNT = "dose_amount", "Dose amount"
+        ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+    administration = models.ForeignKey(
+        Administration, on_delete=models.PROTECT, related_name="amendments"
+    )
+    field = models.CharField(max_length=20, choices=Field.choices)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField()
+    amended_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="amendments")
+    amended_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="amendment_reason_required"),
+            models.CheckConstraint(
+                condition=Q(
+                    field__in=[
+                        "administered_at",
+                        "status",
+                        "reason",
+                        "note",
+                        "dose_amount",
+                        "entered_in_error",
+                    ]
+                ),
+                name="amendment_field_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["administration", "amended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()}: {self.old_value!r} -> {self.new_value!r}"
+
+
+class ExceptionReview(models.Model):
+    """A nurse's acknowledgement of a dose exception or a concern report."""
+
+    class Kind(models.TextChoices):
+        MISSED = "missed", "Missed"
+        LATE = "late", "Late"
+        REFUSED = "refused", "Refused"
+        HELD = "held", "Held"
+        NOT_AVAILABLE = "not_available", "Not available"
+        AWAY = "away", "Away"
+        OTHER = "other", "Other not given"
+        CONCERN = "concern", "Concern report"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    scheduled_dose = models.OneToOneField(
+        ScheduledDose, on_delete=models.PROTECT, null=True, blank=True, related_name="review"
+    )
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, null=True, blank=True, related_name="review"
+    )
+    concern = models.OneToOneField(
+        "residents.ConcernReport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review",
+    )
+    note = models.TextField()
+    physician_notified = models.BooleanField(default=False)
+    family_notified = models.BooleanField(default=False)
+    reviewed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scheduled_dose__isnull=False, administration__isnull=True)
+                & Q(concern__isnull=True)
+                | Q(scheduled_dose__isnull=True, administration__isnull=False)
+                & Q(concern__isnull=True)
+                | Q(scheduled_dose__isnull=True, administration__isnull=True)
+                & Q(concern__isnull=False),
+                name="review_exactly_one_subject",
+            ),
+            models.CheckConstraint(condition=~Q(note=""), name="review_note_required"),
+        ]
+        indexes = [models.Index(fields=["reviewed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} reviewed by {self.reviewed_by}"
+
+
+class Notification(models.Model):
+    """An in-app message. ``subject_key`` makes each one at most once per recipient."""
+
+    class Kind(models.TextChoices):
+        DOSE_DUE = "dose_due", "Dose due"
+        DOSE_MISSED = "dose_missed", "Dose missed"
+        PRN_FOLLOWUP = "prn_followup", "PRN follow-up due"
+        ORDER_VERIFICATION = "order_verification", "Order awaiting verification"
+        CERTIFICATION_EXPIRING = "certification_expiring", "Certification expiring"
+        CONCERN_REPORTED = "concern_reported", "Concern reported"
+        CHARTING_CONFLICT = "charting_conflict", "Charting conflict"
+        FOLLOWUP_OVERDUE = "followup_overdue", "Follow-up overdue"
+        COUNT_DISCREPANCY = "count_discrepancy", "Count discrepancy"
+        LOW_STOCK = "low_stock", "Low stock"
+        EXPIRING_STOCK = "expiring_stock", "Expiring stock"
+
+    recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
+    facility = models.ForeignKey(
+        "residents.Facility", on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    subject_key = models.CharField(max_length=80, help_text='e.g. "dose:42"')
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "subject_key"], name="notification_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient", "created_at"],
+                name="notification_unread",
+                condition=Q(read_at__isnull=True),
+            ),
+            models.Index(fields=["recipient", "created_at"], name="notification_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

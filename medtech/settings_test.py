@@ -1,0 +1,28 @@
+"""Settings for the test suite: the real settings, with what tests must not depend on.
+
+Each pytest-xdist worker gets its own Redis database number so cache and broker
+keys of parallel workers never meet.
+"""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+from medtech.settings import *  # noqa: F403
+from medtech.settings import CACHES, REDIS_URL
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+
+# Hashing cost is not what the tests measure; production keeps the strong hasher.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_redis_db = 1 + int(_worker) % 15
+TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_redis_db}"))
+CACHES = {"default": {**CACHES["default"], "LOCATION": TEST_REDIS_URL}}
+CELERY_BROKER_URL = TEST_REDIS_URL
+CELERY_RESULT_BACKEND = TEST_REDIS_URL
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = BASE_DIR / ".data" / "test-media" / f"gw{_worker}"  # noqa: F405

@@ -1,0 +1,89 @@
+from django.contrib import admin
+
+from residents.models import (
+    Allergy,
+    ConcernReport,
+    Diagnosis,
+    Facility,
+    MedPassTime,
+    Resident,
+    ResidentAbsence,
+    Room,
+    Unit,
+)
+
+
+class MedPassTimeInline(admin.TabularInline):
+    model = MedPassTime
+    extra = 0
+
+
+class UnitInline(admin.TabularInline):
+    model = Unit
+    extra = 0
+
+
+@admin.register(Facility)
+class FacilityAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "license_number", "requires_second_check"]
+    search_fields = ["name", "license_number"]
+    ordering = ["name", "id"]
+    inlines = [MedPassTimeInline, UnitInline]
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["name", "facility"]
+    list_filter = ["facility"]
+    search_fields = ["name"]
+    ordering = ["facility", "name", "id"]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["number", "unit", "cart", "facility"]
+    list_filter = ["facility", "unit", "cart"]
+    search_fields = ["number"]
+    ordering = ["facility", "number", "id"]
+
+
+class AllergyInline(admin.TabularInline):
+    model = Allergy
+    extra = 0
+    can_delete = False
+
+
+class DiagnosisInline(admin.TabularInline):
+    model = Diagnosis
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Resident)
+class ResidentAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "room", "facility", "status", "code_status"]
+    list_filter = ["facility", "status", "code_status"]
+    search_fields = ["last_name", "first_name", "preferred_name", "room__number"]
+    ordering = ["facility", "last_name", "first_name", "id"]
+    list_select_related = ["room", "facility"]
+    autocomplete_fields = ["room"]
+    inlines = [AllergyInline, DiagnosisInline]
+
+
+@admin.register(ResidentAbsence)
+class ResidentAbsenceAdmin(admin.ModelAdmin):
+    list_display = ["resident", "kind", "started_at", "expected_return_on", "ended_at"]
+    list_filter = ["kind"]
+    ordering = ["-started_at", "id"]
+    raw_id_fields = ["resident", "recorded_by"]
+
+
+@admin.register(ConcernReport)
+class ConcernReportAdmin(admin.ModelAdmin):
+    list_display = ["resident", "kind", "reported_by", "reported_at", "acknowledged_at"]
+    list_filter = ["kind"]
+    ordering = ["-reported_at", "id"]
+    raw_id_fields = ["resident", "administration", "reported_by", "acknowledged_by"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
