@@ -26,3 +26,8 @@ CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = BASE_DIR / ".data" / "test-media" / f"gw{_worker}"  # noqa: F405
+
+# Several checkouts or agents may share one embedded server: a suffix keeps their test
+# databases apart (pytest-xdist then appends _gw0, _gw1, ...).
+if _suffix := os.environ.get("MEDTECH_TEST_DB_SUFFIX"):
+    DATABASES["default"]["TEST"] = {"NAME": f"test_medtech_{_suffix}"}  # noqa: F405
