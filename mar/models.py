@@ -231,10 +231,12 @@ class Order(models.Model):
                     Q(frequency="prn")
                     & Q(administration_times=[])
                     & Q(prn_min_interval_minutes__isnull=False)
+                    & Q(prn_max_per_24h__isnull=False)
                     & Q(prn_max_per_24h__gt=0)
                 )
                 | (
                     Q(frequency="every_n_hours")
+                    & Q(interval__isnull=False)
                     & Q(interval__gte=1)
                     & Q(interval__lte=168)
                     & Q(administration_times=[])
@@ -254,9 +256,10 @@ class Order(models.Model):
                 name="order_days_of_month_given",
             ),
             models.CheckConstraint(
-                condition=~Q(frequency="every_n_days") | Q(interval__gte=1),
+                condition=~Q(frequency="every_n_days") | Q(interval__isnull=False, interval__gte=1),
                 name="order_every_n_days_interval",
             ),
+            # NULL makes a CHECK pass, so every nullable column above is tested IS NOT NULL.
         ]
         indexes = [
             models.Index(fields=["resident", "status"]),

@@ -21,6 +21,7 @@ DEMO_PASSWORD = "demo-pass-2026"
 class FacilityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Facility
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Test Community {n}")
     time_zone = "America/Chicago"
