@@ -322,6 +322,11 @@ class ScheduledDose(models.Model):
                 name="scheduled_dose_pending_end",
                 condition=Q(status="pending"),
             ),
+            models.Index(
+                fields=["window_start"],
+                name="scheduled_dose_pending_start",
+                condition=Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -580,6 +585,9 @@ class Notification(models.Model):
     link = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set once the e-mail copy (for kinds that send one) went."
+    )
 
     class Meta:
         constraints = [

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -105,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "medtech.middleware.FacilityTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "medtech.urls"
@@ -120,7 +122,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "mar.context_processors.notifications",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
@@ -213,7 +217,23 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Every job is idempotent; none is scheduled further ahead than the visibility timeout.
+CELERY_BEAT_SCHEDULE = {
+    "materialize-doses": {"task": "mar.materialize_doses", "schedule": 15 * 60},
+    "remind-doses-due": {"task": "mar.remind_doses_due", "schedule": 60},
+    "close-missed-doses": {"task": "mar.close_missed_doses", "schedule": 60},
+    "remind-prn-followups": {"task": "mar.remind_prn_followups", "schedule": 5 * 60},
+    "remind-order-verifications": {"task": "mar.remind_order_verifications", "schedule": 10 * 60},
+    "send-notification-emails": {"task": "mar.send_notification_emails", "schedule": 60},
+    "remind-certification-expiry": {
+        "task": "mar.remind_certification_expiry",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "daily-stock-check": {
+        "task": "inventory.daily_stock_check",
+        "schedule": crontab(hour=6, minute=15),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -27,7 +27,7 @@ def facility_overviews_for_user(*, user: User) -> list[Facility]:
                 "carts__name",
                 filter=Q(carts__is_active=True),
                 distinct=True,
-                ordering="carts__name",
+                order_by="carts__name",
                 default=[],
             ),
         )

@@ -1,0 +1,218 @@
+"""Materialization of scheduled doses, and the passage of time over them.
+
+Orders are turned into ScheduledDose rows for a rolling horizon (48 hours by
+default). An order change re-syncs that order's future, uncharted doses in the
+same transaction; a periodic task keeps the horizon filled. Both insert with
+ON CONFLICT DO NOTHING against the (order, scheduled_at) unique constraint, so
+running them twice, or at the same time, never makes a duplicate. Doses that
+were charted, or whose window has already closed, are never touched here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from mar import schedule
+from mar.models import Notification, Order, ScheduledDose
+from mar.selectors import late_deadline
+from mar.services.notifications import notifications_create
+from residents.models import Facility, MedPassTime, Resident, ResidentAbsence
+from staff.selectors import nurses_by_facility
+
+DEFAULT_HORIZON = dt.timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class FacilitySchedule:
+    """What the engine needs to know about a facility: zone, pass times, windows."""
+
+    zone: ZoneInfo
+    pass_times: dict[str, dt.time]
+    windows: schedule.FacilityWindows
+
+    @classmethod
+    def load(cls, facilities: Iterable[Facility]) -> dict[int, FacilitySchedule]:
+        facilities = list(facilities)
+        pass_times: dict[int, dict[str, dt.time]] = defaultdict(dict)
+        for row in MedPassTime.objects.filter(facility__in=facilities).order_by("id"):
+            pass_times[row.facility_id][row.name] = row.time_of_day
+        return {
+            facility.pk: cls(
+                zone=facility.zone,
+                pass_times=pass_times[facility.pk],
+                windows=schedule.FacilityWindows.from_facility(facility),
+            )
+            for facility in facilities
+        }
+
+
+def _desired_doses(
+    *, order: Order, facility: FacilitySchedule, now: dt.datetime, horizon: dt.timedelta
+) -> list[ScheduledDose]:
+    """The doses the order calls for whose window has not closed, up to the horizon."""
+    frequency = schedule.Frequency.from_order(order, pass_times=facility.pass_times)
+    if frequency.kind == schedule.FrequencyKind.PRN:
+        return []
+    minutes = schedule.window_minutes(
+        frequency=frequency,
+        is_time_critical=order.is_time_critical,
+        override_minutes=order.window_minutes,
+        facility_windows=facility.windows,
+    )
+    half_window = dt.timedelta(minutes=minutes)
+    times = schedule.scheduled_times(
+        frequency=frequency,
+        starts_at=order.starts_at,
+        ends_at=order.ends_at,
+        zone=facility.zone,
+        range_start=now - half_window,
+        range_end=now + horizon,
+    )
+    doses = []
+    for at in times:
+        window_start, window_end = schedule.window_for(scheduled_at=at, minutes=minutes)
+        doses.append(
+            ScheduledDose(
+                order_id=order.pk,
+                resident_id=order.resident_id,
+                scheduled_at=at,
+                window_start=window_start,
+                window_end=window_end,
+            )
+        )
+    return doses
+
+
+def _open_uncharted_doses(*, now: dt.datetime):
+    """Doses nobody has charted whose window has not yet closed: safe to remove or redo."""
+    return ScheduledDose.objects.filter(
+        status=ScheduledDose.Status.PENDING, window_end__gt=now, administrations__isnull=True
+    )
+
+
+def doses_sync_for_order(
+    *, order: Order, now: dt.datetime, horizon: dt.timedelta = DEFAULT_HORIZON
+) -> int:
+    """Bring one order's future doses in line with the order, in the caller's transaction.
+
+    Called by every service that creates, verifies, holds, resumes or discontinues an
+    order. An order that is not active keeps no open doses; an active one gets exactly
+    the doses its schedule calls for up to the horizon. Returns the number created.
+    """
+    open_doses = _open_uncharted_doses(now=now).filter(order=order)
+    if order.status != Order.Status.ACTIVE:
+        open_doses.delete()
+        return 0
+    facility = FacilitySchedule.load([order.resident.facility])[order.resident.facility_id]
+    desired = _desired_doses(order=order, facility=facility, now=now, horizon=horizon)
+    open_doses.exclude(scheduled_at__in=[dose.scheduled_at for dose in desired]).delete()
+    created = ScheduledDose.objects.bulk_create(desired, ignore_conflicts=True)
+    return len(created)
+
+
+def doses_materialize(*, now: dt.datetime, horizon: dt.timedelta = DEFAULT_HORIZON) -> int:
+    """Fill the horizon for every active order. Safe to run twice or in two workers.
+
+    Orders are locked FOR NO KEY UPDATE with SKIP LOCKED: an order that another
+    transaction is changing right now is skipped (its own change re-syncs it), and
+    charting, which only takes a key-share lock on the order, is never blocked.
+    Returns the number of doses created.
+    """
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .filter(
+                status=Order.Status.ACTIVE,
+                starts_at__lt=now + horizon,
+                resident__status__in=[Resident.Status.ACTIVE, Resident.Status.AWAY],
+            )
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now - dt.timedelta(days=1)))
+            .exclude(frequency=Order.Frequency.PRN)
+            .select_related("resident__facility")
+            .order_by("id")
+        )
+        if not orders:
+            return 0
+        facilities = FacilitySchedule.load({order.resident.facility for order in orders})
+        existing = set(
+            ScheduledDose.objects.filter(
+                order__in=orders,
+                scheduled_at__gte=now - dt.timedelta(days=1),
+                scheduled_at__lt=now + horizon,
+            ).values_list("order_id", "scheduled_at")
+        )
+        missing = [
+            dose
+            for order in orders
+            for dose in _desired_doses(
+                order=order,
+                facility=facilities[order.resident.facility_id],
+                now=now,
+                horizon=horizon,
+            )
+            if (dose.order_id, dose.scheduled_at) not in existing
+        ]
+        created = ScheduledDose.objects.bulk_create(missing, ignore_conflicts=True, batch_size=2000)
+        return len(created)
+
+
+def doses_close_missed(*, now: dt.datetime) -> dict[str, int]:
+    """Mark uncharted doses past their late limit as missed, or away if the resident was.
+
+    Each missed dose notifies the facility's nurses once, in the same transaction, so
+    a worker that dies half-way leaves either both the status and the alerts or
+    neither. Doses being charted at this instant are locked and skipped.
+    """
+    resident_was_away = ResidentAbsence.objects.filter(
+        resident=OuterRef("resident"), started_at__lte=OuterRef("scheduled_at")
+    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=OuterRef("scheduled_at")))
+    with transaction.atomic():
+        overdue = list(
+            ScheduledDose.objects.select_for_update(skip_locked=True, of=("self",))
+            .annotate(late_deadline=late_deadline(), was_away=Exists(resident_was_away))
+            .filter(status=ScheduledDose.Status.PENDING, late_deadline__lt=now)
+            .select_related("resident__facility", "resident__room", "order__medication")
+            .order_by("scheduled_at", "id")
+        )
+        away = [dose.pk for dose in overdue if dose.was_away]
+        missed = [dose for dose in overdue if not dose.was_away]
+        ScheduledDose.objects.filter(pk__in=away).update(
+            status=ScheduledDose.Status.AWAY, status_changed_at=now
+        )
+        ScheduledDose.objects.filter(pk__in=[dose.pk for dose in missed]).update(
+            status=ScheduledDose.Status.MISSED, status_changed_at=now
+        )
+        _alert_nurses_of_missed(doses=missed, now=now)
+    return {"missed": len(missed), "away": len(away)}
+
+
+def _alert_nurses_of_missed(*, doses: list[ScheduledDose], now: dt.datetime) -> None:
+    if not doses:
+        return
+    nurses = nurses_by_facility(facility_ids={dose.resident.facility_id for dose in doses})
+    notifications = []
+    for dose in doses:
+        facility = dose.resident.facility
+        local = dose.scheduled_at.astimezone(facility.zone)
+        room = dose.resident.room.number if dose.resident.room else "no room"
+        for nurse_id in nurses.get(facility.pk, []):
+            notifications.append(
+                Notification(
+                    recipient_id=nurse_id,
+                    facility_id=facility.pk,
+                    kind=Notification.Kind.DOSE_MISSED,
+                    subject_key=f"dose:{dose.pk}",
+                    title=f"Missed {local:%H:%M} dose: Room {room}, {dose.resident.display_name}",
+                    body=f"{dose.order.medication} was not charted by the end of its window "
+                    f"({local:%a %b %-d, %H:%M}).",
+                    created_at=now,
+                )
+            )
+    notifications_create(notifications=notifications)

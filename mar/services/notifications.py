@@ -1,0 +1,75 @@
+"""In-app notifications: creating them at most once, reading them, mailing copies.
+
+A notification is unique per (recipient, kind, subject_key), so every job that
+raises one can run any number of times and still say it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+from mar.models import Notification
+from staff.models import User
+
+logger = logging.getLogger(__name__)
+
+# Kinds that also go out by e-mail. The e-mail carries no resident name or
+# medication (no PHI by mail): it says what happened and where to look.
+EMAILED_KINDS = (Notification.Kind.DOSE_MISSED, Notification.Kind.CONCERN_REPORTED)
+
+
+class NotificationNotFound(Exception):
+    pass
+
+
+def notifications_create(*, notifications: list[Notification]) -> None:
+    """Insert those that do not exist yet (ON CONFLICT DO NOTHING on the unique key)."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+
+
+def notification_mark_read(*, user: User, notification_id: int, now: dt.datetime) -> Notification:
+    try:
+        notification = Notification.objects.get(pk=notification_id, recipient=user)
+    except Notification.DoesNotExist:
+        raise NotificationNotFound("That notification does not exist.") from None
+    if notification.read_at is None:
+        notification.read_at = now
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: User, now: dt.datetime) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)
+
+
+def notifications_send_email(*, now: dt.datetime, limit: int = 200) -> int:
+    """Mail the copies not yet sent. At least once: a row is marked after its mail went."""
+    sent = 0
+    with transaction.atomic():
+        pending = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(kind__in=EMAILED_KINDS, emailed_at__isnull=True)
+            .exclude(recipient__email="")
+            .select_related("recipient", "facility")
+            .order_by("created_at", "id")[:limit]
+        )
+        for notification in pending:
+            send_mail(
+                subject=f"[MedTech eMAR] {notification.get_kind_display()} at "
+                f"{notification.facility.name}",
+                message=(
+                    f"{notification.get_kind_display()} at {notification.facility.name}.\n"
+                    "Sign in to MedTech eMAR to see the details and acknowledge it.\n"
+                ),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[notification.recipient.email],
+            )
+            notification.emailed_at = now
+            sent += 1
+        Notification.objects.bulk_update(pending, ["emailed_at"])
+    return sent
