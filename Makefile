@@ -25,7 +25,7 @@ stop:  ## stop the embedded Postgres and Redis if they are running
 sysdeps:  ## Debian packages: WeasyPrint's libraries, Chromium for browser tests, poppler
 	@bin/install-sysdeps
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
