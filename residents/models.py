@@ -19,6 +19,8 @@ def default_time_zone() -> str:
 class Facility(models.Model):
     """A community. Its settings shape the schedule, the windows and the tablet."""
 
+    MAX_REMINDER_LEAD_MINUTES = 240
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120, unique=True)
     address = models.TextField(blank=True)
@@ -55,6 +57,9 @@ class Facility(models.Model):
                 & Q(window_daily_minutes__gt=0)
                 & Q(auto_lock_minutes__gt=0),
                 name="facility_positive_windows",
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_lead_minutes__lte=240), name="facility_reminder_lead_bound"
             ),
         ]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from mar import schedule
 from mar.models import Notification, Order, ScheduledDose
@@ -27,6 +27,20 @@ from residents.models import Facility, MedPassTime, Resident, ResidentAbsence
 from staff.selectors import nurses_by_facility
 
 DEFAULT_HORIZON = dt.timedelta(hours=48)
+# What the engine reads of an order (loading only these keeps the horizon fill cheap).
+SCHEDULE_FIELDS = (
+    "id",
+    "resident_id",
+    "frequency",
+    "administration_times",
+    "days_of_week",
+    "days_of_month",
+    "interval",
+    "is_time_critical",
+    "window_minutes",
+    "starts_at",
+    "ends_at",
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,16 @@ class FacilitySchedule:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class DoseTime:
+    scheduled_at: dt.datetime
+    window_start: dt.datetime
+    window_end: dt.datetime
+
+
 def _desired_doses(
     *, order: Order, facility: FacilitySchedule, now: dt.datetime, horizon: dt.timedelta
-) -> list[ScheduledDose]:
+) -> list[DoseTime]:
     """The doses the order calls for whose window has not closed, up to the horizon."""
     frequency = schedule.Frequency.from_order(order, pass_times=facility.pass_times)
     if frequency.kind == schedule.FrequencyKind.PRN:
@@ -66,28 +87,28 @@ def _desired_doses(
         override_minutes=order.window_minutes,
         facility_windows=facility.windows,
     )
-    half_window = dt.timedelta(minutes=minutes)
     times = schedule.scheduled_times(
         frequency=frequency,
         starts_at=order.starts_at,
         ends_at=order.ends_at,
         zone=facility.zone,
-        range_start=now - half_window,
+        range_start=now - dt.timedelta(minutes=minutes),
         range_end=now + horizon,
     )
-    doses = []
-    for at in times:
-        window_start, window_end = schedule.window_for(scheduled_at=at, minutes=minutes)
-        doses.append(
-            ScheduledDose(
-                order_id=order.pk,
-                resident_id=order.resident_id,
-                scheduled_at=at,
-                window_start=window_start,
-                window_end=window_end,
-            )
+    return [DoseTime(at, *schedule.window_for(scheduled_at=at, minutes=minutes)) for at in times]
+
+
+def _new_doses(order: Order, times: Iterable[DoseTime]) -> list[ScheduledDose]:
+    return [
+        ScheduledDose(
+            order_id=order.pk,
+            resident_id=order.resident_id,
+            scheduled_at=time.scheduled_at,
+            window_start=time.window_start,
+            window_end=time.window_end,
         )
-    return doses
+        for time in times
+    ]
 
 
 def _open_uncharted_doses(*, now: dt.datetime):
@@ -112,8 +133,8 @@ def doses_sync_for_order(
         return 0
     facility = FacilitySchedule.load([order.resident.facility])[order.resident.facility_id]
     desired = _desired_doses(order=order, facility=facility, now=now, horizon=horizon)
-    open_doses.exclude(scheduled_at__in=[dose.scheduled_at for dose in desired]).delete()
-    created = ScheduledDose.objects.bulk_create(desired, ignore_conflicts=True)
+    open_doses.exclude(scheduled_at__in=[time.scheduled_at for time in desired]).delete()
+    created = ScheduledDose.objects.bulk_create(_new_doses(order, desired), ignore_conflicts=True)
     return len(created)
 
 
@@ -135,12 +156,15 @@ def doses_materialize(*, now: dt.datetime, horizon: dt.timedelta = DEFAULT_HORIZ
             )
             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now - dt.timedelta(days=1)))
             .exclude(frequency=Order.Frequency.PRN)
-            .select_related("resident__facility")
+            .annotate(facility_id=F("resident__facility_id"))
+            .only(*SCHEDULE_FIELDS)
             .order_by("id")
         )
         if not orders:
             return 0
-        facilities = FacilitySchedule.load({order.resident.facility for order in orders})
+        facilities = FacilitySchedule.load(
+            Facility.objects.filter(pk__in={order.facility_id for order in orders})
+        )
         existing = set(
             ScheduledDose.objects.filter(
                 order__in=orders,
@@ -148,17 +172,14 @@ def doses_materialize(*, now: dt.datetime, horizon: dt.timedelta = DEFAULT_HORIZ
                 scheduled_at__lt=now + horizon,
             ).values_list("order_id", "scheduled_at")
         )
-        missing = [
-            dose
-            for order in orders
-            for dose in _desired_doses(
-                order=order,
-                facility=facilities[order.resident.facility_id],
-                now=now,
-                horizon=horizon,
+        missing = []
+        for order in orders:
+            desired = _desired_doses(
+                order=order, facility=facilities[order.facility_id], now=now, horizon=horizon
             )
-            if (dose.order_id, dose.scheduled_at) not in existing
-        ]
+            missing += _new_doses(
+                order, (time for time in desired if (order.pk, time.scheduled_at) not in existing)
+            )
         created = ScheduledDose.objects.bulk_create(missing, ignore_conflicts=True, batch_size=2000)
         return len(created)
 

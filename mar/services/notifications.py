@@ -28,8 +28,23 @@ class NotificationNotFound(Exception):
 
 
 def notifications_create(*, notifications: list[Notification]) -> None:
-    """Insert those that do not exist yet (ON CONFLICT DO NOTHING on the unique key)."""
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    """Insert those that do not exist yet.
+
+    Jobs call this every minute with mostly the same candidates, so the ones already
+    stored are filtered out with one indexed read; ON CONFLICT DO NOTHING on the unique
+    key settles a race with a concurrent run.
+    """
+    if not notifications:
+        return
+    existing = set(
+        Notification.objects.filter(
+            recipient_id__in={n.recipient_id for n in notifications},
+            kind__in={n.kind for n in notifications},
+            subject_key__in={n.subject_key for n in notifications},
+        ).values_list("recipient_id", "kind", "subject_key")
+    )
+    new = [n for n in notifications if (n.recipient_id, n.kind, n.subject_key) not in existing]
+    Notification.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
 
 
 def notification_mark_read(*, user: User, notification_id: int, now: dt.datetime) -> Notification:

@@ -19,10 +19,12 @@ from inventory.selectors import on_duty_by_cart
 from mar.models import Administration, Notification, Order, ScheduledDose
 from mar.selectors import MINUTE
 from mar.services.notifications import notifications_create
+from residents.models import Facility
 from staff.models import Certification, User
 from staff.selectors import facility_ids_by_user, nurses_by_facility, staff_by_facility
 
 ORDER_VERIFICATION_GRACE = dt.timedelta(hours=1)
+MAX_REMINDER_LEAD = dt.timedelta(minutes=Facility.MAX_REMINDER_LEAD_MINUTES)
 CERTIFICATION_WARNINGS_DAYS = (30, 7)
 
 
@@ -36,6 +38,7 @@ def reminders_dose_due(*, now: dt.datetime) -> None:
         ScheduledDose.objects.annotate(remind_at=opens_soon)
         .filter(
             status=ScheduledDose.Status.PENDING,
+            window_start__lte=now + MAX_REMINDER_LEAD,  # lets the pending-window index prune
             remind_at__lte=now,
             window_end__gt=now,
             resident__room__cart__isnull=False,

@@ -1,0 +1,53 @@
+"""Shared pieces of the benchmark commands: a fresh database and percentiles.
+
+Benchmarks never run against the development data: ``fresh_database()`` creates an
+empty, migrated database beside it (``bench_<name>`` on the same server, or on the
+server named by DATABASE_URL), points Django at it, and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from collections.abc import Callable, Iterator
+
+from django.db import connection
+
+
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    settings_dict = connection.settings_dict
+    settings_dict.setdefault("TEST", {})
+    settings_dict["TEST"]["NAME"] = f"bench_{settings_dict['NAME']}"
+    old_name = settings_dict["NAME"]
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield name
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def timed(function: Callable[[], object], *, repeat: int) -> list[float]:
+    """Wall-clock milliseconds of each of ``repeat`` calls."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {
+        "n": len(samples),
+        "p50": percentile(samples, 0.50),
+        "p95": percentile(samples, 0.95),
+        "max": max(samples),
+    }
