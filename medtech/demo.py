@@ -21,9 +21,10 @@ import random
 import zoneinfo
 from decimal import Decimal
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from inventory.models import MedCart, StockItem, StockTransaction
+from inventory.models import CartAssignment, MedCart, StockItem, StockTransaction
 from mar.models import Medication, Order, Route
 from residents.models import (
     Allergy,
@@ -732,6 +733,7 @@ def _build(*, now: dt.datetime, resident_count: int, seed: int) -> DemoSeedResul
         zone=zone,
     )
     stock_items = _build_stock(orders=orders, users=users, rng=rng, today=today, zone=zone)
+    _start_the_shift(facility=facility, users=users, now=now)
     return DemoSeedResult(
         created=True,
         message=f"Built {DEMO_FACILITY_NAME}.",
@@ -743,7 +745,19 @@ def _build(*, now: dt.datetime, resident_count: int, seed: int) -> DemoSeedResul
     )
 
 
+def _start_the_shift(*, facility: Facility, users: dict[str, User], now: dt.datetime) -> None:
+    """tech1 and tech2 are on duty for the two carts, so reminders reach someone."""
+    carts = MedCart.objects.filter(facility=facility).order_by("name", "id")
+    CartAssignment.objects.bulk_create(
+        CartAssignment(cart=cart, user=users[username], started_at=now)
+        for cart, username in zip(carts, ("tech1", "tech2"), strict=False)
+    )
+
+
 def _build_staff(*, facility: Facility, today: dt.date) -> dict[str, User]:
+    # One hash for the shared demo password: hashing is deliberately slow (about a
+    # second each here), and these accounts are demo data only.
+    demo_password_hash = make_password(DEMO_PASSWORD)
     users = []
     for username, first, last, initials, role, title in STAFF:
         user = User(
@@ -758,7 +772,7 @@ def _build_staff(*, facility: Facility, today: dt.date) -> dict[str, User]:
             # The administrator manages people and carts in the Django admin.
             is_superuser=role == User.Role.ADMINISTRATOR,
         )
-        user.set_password(DEMO_PASSWORD)
+        user.password = demo_password_hash
         users.append(user)
     User.objects.bulk_create(users)
     FacilityMembership.objects.bulk_create(

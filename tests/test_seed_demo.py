@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, F, Sum
 
-from inventory.models import MedCart, StockItem, StockTransaction
+from inventory.models import CartAssignment, MedCart, StockItem, StockTransaction
 from mar.models import Medication, Order, ScheduledDose
 from residents.models import Facility, Resident, ResidentAbsence, Room, Unit
 from staff.models import Certification, FacilityMembership, User
@@ -113,6 +113,11 @@ def test_it_creates_the_demo_users_with_their_roles_and_certifications(db):
     assert users["nurse1"].certifications.filter(kind="nurse_license").exists()
     assert users["nurse2"].certifications.filter(kind="nurse_license").exists()
     assert not Order.objects.exclude(verified_by__role="nurse").exists()
+    on_duty = CartAssignment.objects.filter(ended_at__isnull=True).order_by("cart__name")
+    assert [(a.cart.name, a.user.username) for a in on_duty] == [
+        ("Cart A - Magnolia", "tech1"),
+        ("Cart B - Willow", "tech2"),
+    ]
 
 
 def test_every_stock_item_matches_its_ledger_and_its_order(db):
