@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Case,
@@ -11,17 +13,23 @@ from django.db.models import (
     DateTimeField,
     DurationField,
     F,
+    Prefetch,
     Q,
     QuerySet,
     Value,
     When,
 )
 from django.db.models.expressions import ExpressionWrapper
+from django.shortcuts import get_object_or_404
 
-from mar.models import Notification, ScheduledDose
+from inventory.models import MedCart, StockItem
+from mar.models import Administration, EffectivenessCheck, Notification, Order, ScheduledDose
+from residents.models import Facility, MedPassTime, Resident
 from staff.models import User
 
 MINUTE = Value(dt.timedelta(minutes=1), output_field=DurationField())
+# The person who charted a dose may mark it entered in error this long afterwards.
+UNDO_WINDOW = dt.timedelta(minutes=2)
 
 
 def late_deadline() -> ExpressionWrapper:
@@ -91,3 +99,295 @@ def notifications_for_user(*, user: User, limit: int = 50) -> list[Notification]
         .select_related("facility")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+# --- The med pass ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PassPeriod:
+    """One med pass: the span around a named pass time, from the midpoint after the
+    previous pass time to the midpoint before the next one (local wall clock)."""
+
+    name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def pass_period(*, pass_times: dict[str, dt.time], zone: ZoneInfo, now: dt.datetime) -> PassPeriod:
+    local_now = now.astimezone(zone)
+    if not pass_times:
+        return PassPeriod("Current pass", now - dt.timedelta(hours=2), now + dt.timedelta(hours=2))
+    anchors = sorted(
+        (
+            dt.datetime.combine(local_now.date() + dt.timedelta(days=offset), clock, tzinfo=zone),
+            name,
+        )
+        for offset in (-1, 0, 1)
+        for name, clock in pass_times.items()
+    )
+    for (before, _), (at, name), (after, _) in zip(anchors, anchors[1:], anchors[2:], strict=False):
+        starts, ends = before + (at - before) / 2, at + (after - at) / 2
+        if starts <= local_now < ends:
+            return PassPeriod(name, starts.astimezone(dt.UTC), ends.astimezone(dt.UTC))
+    raise AssertionError("the anchors around now always contain it")  # pragma: no cover
+
+
+@dataclass
+class CartResident:
+    resident: Resident
+    due: int = 0
+    late: int = 0
+    given: int = 0
+    upcoming: int = 0
+
+
+def carts_for_user(*, user: User) -> list[MedCart]:
+    return list(
+        MedCart.objects.filter(facility__memberships__user=user, is_active=True)
+        .select_related("facility", "unit")
+        .order_by("facility__name", "name", "id")
+    )
+
+
+def cart_for_user(*, user: User, public_id) -> MedCart:
+    """A cart of one of the user's facilities; another facility's answers 404."""
+    return get_object_or_404(
+        MedCart.objects.select_related("facility"),
+        public_id=public_id,
+        facility__memberships__user=user,
+        is_active=True,
+    )
+
+
+def _pass_doses(*, period: PassPeriod, now: dt.datetime, late_limit: dt.timedelta):
+    """Doses of the pass, plus earlier ones still chartable as late."""
+    return ScheduledDose.objects.filter(
+        Q(scheduled_at__gte=period.starts_at, scheduled_at__lt=period.ends_at)
+        | Q(
+            status=ScheduledDose.Status.PENDING,
+            scheduled_at__lt=period.starts_at,
+            window_end__gte=now - late_limit,
+        )
+    )
+
+
+def cart_residents(
+    *, cart: MedCart, now: dt.datetime, search: str = ""
+) -> tuple[PassPeriod, list[CartResident]]:
+    """The cart's residents by room, each with the pass's due, late and given counts.
+
+    Three queries whatever the number of residents or doses.
+    """
+    facility = cart.facility
+    period = pass_period(
+        pass_times=facility_pass_times(facility=facility), zone=facility.zone, now=now
+    )
+    residents = (
+        Resident.objects.filter(
+            room__cart=cart, status__in=[Resident.Status.ACTIVE, Resident.Status.AWAY]
+        )
+        .select_related("room")
+        .order_by("room__number", "last_name", "id")
+    )
+    if search := search.strip():
+        residents = residents.filter(
+            Q(last_name__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(preferred_name__icontains=search)
+            | Q(room__number__istartswith=search)
+        )
+    rows = {resident.pk: CartResident(resident=resident) for resident in residents}
+    late_limit = dt.timedelta(minutes=facility.late_limit_minutes)
+    doses = (
+        _pass_doses(period=period, now=now, late_limit=late_limit)
+        .filter(resident_id__in=list(rows))
+        .values_list("resident_id", "status", "window_start", "window_end")
+    )
+    for resident_id, status, window_start, window_end in doses:
+        state = dose_state(
+            status=status,
+            window_start=window_start,
+            window_end=window_end,
+            late_limit=late_limit,
+            now=now,
+        )
+        row = rows[resident_id]
+        if state == DoseState.DUE:
+            row.due += 1
+        elif state == DoseState.LATE:
+            row.late += 1
+        elif state == DoseState.CHARTED:
+            row.given += 1
+        elif state == DoseState.UPCOMING:
+            row.upcoming += 1
+    return period, list(rows.values())
+
+
+def current_pass(*, facility: Facility, now: dt.datetime) -> PassPeriod:
+    return pass_period(
+        pass_times=facility_pass_times(facility=facility), zone=facility.zone, now=now
+    )
+
+
+def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
+    return dict(
+        MedPassTime.objects.filter(facility=facility)
+        .order_by("time_of_day", "id")
+        .values_list("name", "time_of_day")
+    )
+
+
+def resident_for_user(*, user: User, public_id) -> Resident:
+    """A resident of one of the user's facilities; anyone else's answers 404."""
+    return get_object_or_404(
+        Resident.objects.select_related("room__cart", "facility"),
+        public_id=public_id,
+        facility__memberships__user=user,
+    )
+
+
+@dataclass
+class DoseCard:
+    dose: ScheduledDose
+    state: DoseState
+    record: Administration | None
+
+
+@dataclass
+class PrnCard:
+    order: Order
+    last_given_at: dt.datetime | None
+    given_in_24h: int
+    allowed_at: dt.datetime | None  # None: may be given now
+    has_stock: bool
+
+
+@dataclass
+class ResidentPass:
+    resident: Resident
+    allergies: list
+    period: PassPeriod
+    groups: dict[str, list[DoseCard]]
+    prn: list[PrnCard]
+    followups_due: list[Administration]
+    recent_records: list[Administration]
+    awaiting_verification: list[Order]
+    out_of_stock_order_ids: set[int]
+
+
+def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
+    """Everything the pass screen shows for one resident, in a fixed number of queries."""
+    facility = resident.facility
+    late_limit = dt.timedelta(minutes=facility.late_limit_minutes)
+    period = pass_period(
+        pass_times=facility_pass_times(facility=facility), zone=facility.zone, now=now
+    )
+    active_records = Prefetch(
+        "administrations",
+        queryset=Administration.objects.filter(is_entered_in_error=False).select_related(
+            "administered_by"
+        ),
+        to_attr="active_records",
+    )
+    doses = (
+        _pass_doses(period=period, now=now, late_limit=late_limit)
+        .filter(resident=resident)
+        .select_related("order__medication")
+        .prefetch_related(active_records)
+        .order_by("scheduled_at", "order__medication__generic_name", "id")
+    )
+    groups: dict[str, list[DoseCard]] = {"due": [], "late": [], "upcoming": [], "done": []}
+    for dose in doses:
+        state = dose_state(
+            status=dose.status,
+            window_start=dose.window_start,
+            window_end=dose.window_end,
+            late_limit=late_limit,
+            now=now,
+        )
+        record = dose.active_records[0] if dose.active_records else None
+        group = {DoseState.DUE: "due", DoseState.LATE: "late", DoseState.UPCOMING: "upcoming"}
+        groups[group.get(state, "done")].append(DoseCard(dose=dose, state=state, record=record))
+
+    day_ago = now - dt.timedelta(hours=24)
+    prn_orders = list(
+        Order.objects.filter(
+            resident=resident, frequency=Order.Frequency.PRN, status=Order.Status.ACTIVE
+        )
+        .select_related("medication")
+        .order_by("medication__generic_name", "id")
+    )
+    prn_given = list(
+        Administration.objects.filter(
+            resident=resident,
+            scheduled_dose__isnull=True,
+            status=Administration.Status.GIVEN,
+            is_entered_in_error=False,
+            administered_at__gt=day_ago,
+        )
+        .select_related("order__medication", "administered_by", "effectiveness")
+        .order_by("administered_at", "id")
+    )
+    prn = []
+    for order in prn_orders:
+        times = [record.administered_at for record in prn_given if record.order_id == order.pk]
+        allowed_at = None
+        if times and order.prn_min_interval_minutes:
+            next_by_interval = times[-1] + dt.timedelta(minutes=order.prn_min_interval_minutes)
+            allowed_at = next_by_interval if next_by_interval > now else None
+        if order.prn_max_per_24h and len(times) >= order.prn_max_per_24h:
+            by_count = times[len(times) - order.prn_max_per_24h] + dt.timedelta(hours=24)
+            allowed_at = max(filter(None, [allowed_at, by_count]))
+        prn.append(
+            PrnCard(
+                order=order,
+                last_given_at=times[-1] if times else None,
+                given_in_24h=len(times),
+                allowed_at=allowed_at,
+                has_stock=True,
+            )
+        )
+    followups_due = [record for record in prn_given if _followup_due(record, facility, now)]
+    recent_records = list(
+        Administration.objects.filter(
+            resident=resident, is_entered_in_error=False, documented_at__gt=now - UNDO_WINDOW
+        )
+        .select_related("order__medication")
+        .order_by("-documented_at", "-id")
+    )
+    orders = {card.dose.order for cards in groups.values() for card in cards} | set(prn_orders)
+    stocked_medications = set(
+        StockItem.objects.filter(
+            resident=resident,
+            expires_on__gte=now.astimezone(facility.zone).date(),
+            quantity_on_hand__gt=0,
+        ).values_list("medication_id", flat=True)
+    )
+    out_of_stock = {order.pk for order in orders if order.medication_id not in stocked_medications}
+    for card in prn:
+        card.has_stock = card.order.pk not in out_of_stock
+    return ResidentPass(
+        resident=resident,
+        allergies=list(resident.allergies.order_by("allergen", "id")),
+        period=period,
+        groups=groups,
+        prn=prn,
+        followups_due=followups_due,
+        recent_records=recent_records,
+        awaiting_verification=list(
+            Order.objects.filter(resident=resident, status=Order.Status.PENDING_VERIFICATION)
+            .select_related("medication")
+            .order_by("entered_at", "id")
+        ),
+        out_of_stock_order_ids=out_of_stock,
+    )
+
+
+def _followup_due(record: Administration, facility: Facility, now: dt.datetime) -> bool:
+    try:
+        record.effectiveness  # noqa: B018 - select_related: no query
+    except EffectivenessCheck.DoesNotExist:
+        minutes = record.order.followup_minutes or facility.prn_followup_minutes
+        return now >= record.administered_at + dt.timedelta(minutes=minutes)
+    return False

@@ -32,6 +32,7 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
+from mar.selectors import UNDO_WINDOW
 from mar.services.notifications import notifications_create
 from residents.models import ConcernReport, Resident
 from staff.models import User
@@ -39,7 +40,6 @@ from staff.selectors import nurses_by_facility, user_charting_refusal
 
 LATE_ENTRY_AFTER = dt.timedelta(minutes=30)
 DOCUMENT_BACK_AT_MOST = dt.timedelta(hours=24)
-UNDO_WITHIN = dt.timedelta(minutes=2)
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 VITAL_RANGES: dict[str, tuple[Decimal, Decimal]] = {
@@ -116,6 +116,26 @@ class HoldParameterMet(ChartingError):
 
 class NoStock(ChartingError):
     pass
+
+
+class ScanMismatch(ChartingError):
+    pass
+
+
+def scan_matches(*, order: Order, code: str) -> bool:
+    """Whether a scanned barcode is this order's medication (NDC) or its pharmacy label
+    (Rx number). Package barcodes carry the NDC's digits inside a longer number (UPC-A
+    adds a leading digit and a check digit), and an 11-digit NDC is a 10-digit one with
+    a zero padded into one segment, so both forms are looked for."""
+    code = code.strip()
+    if order.rx_number and code.upper() == order.rx_number.strip().upper():
+        return True
+    digits = "".join(ch for ch in code if ch.isdigit())
+    ndc = "".join(ch for ch in order.medication.ndc if ch.isdigit())
+    if not digits or not ndc:
+        return False
+    forms = {ndc} | {ndc[:i] + ndc[i + 1 :] for i, ch in enumerate(ndc) if ch == "0"}
+    return any(len(form) >= 10 and form in digits for form in forms)
 
 
 @dataclass(frozen=True)
@@ -209,8 +229,12 @@ def administration_record(
     witness: User | None = None,
     override_by: User | None = None,
     override_reason: str = "",
+    scanned_code: str = "",
 ) -> ChartResult:
     """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``).
+
+    ``scanned_code``, when given, must be the medication's NDC or the order's Rx
+    number (scan-to-verify); a mismatch stops with ``ScanMismatch``.
 
     A retry with the same key and the same request returns the first result with
     ``created=False``; the same key with a different request raises
@@ -243,6 +267,13 @@ def administration_record(
     )
     if replay := _replay(key=key, fingerprint=fingerprint):
         return replay
+    if scanned_code.strip():
+        scanned_order = scheduled_dose.order if scheduled_dose else order
+        if not scan_matches(order=scanned_order, code=scanned_code):
+            raise ScanMismatch(
+                f"The scanned code {scanned_code.strip()!r} is not {scanned_order.medication} "
+                "for this order. Stop and check the medication before you give it."
+            )
     try:
         with transaction.atomic():
             return _record(
@@ -514,7 +545,7 @@ def administration_mark_entered_in_error(
         raise ChartingInvalid("This entry is already marked entered in error.")
     is_own_recent = (
         administration.administered_by_id == user.pk
-        and now - administration.documented_at <= UNDO_WITHIN
+        and now - administration.documented_at <= UNDO_WINDOW
     )
     is_nurse = user.role == User.Role.NURSE and user.is_active
     if not (is_own_recent or is_nurse):

@@ -1,0 +1,341 @@
+"""The med pass on the tablet: pick a cart, see its residents, chart each dose.
+
+Thin views: parse the form, call one selector or service, render. Every page works
+without JavaScript (plain links and forms); with htmx the chart panels open in place
+and only the resident's dose list is re-rendered after charting.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from inventory.models import CartAssignment
+from inventory.services import CartNotPermitted, cart_assignment_end, cart_assignment_start
+from mar import forms, selectors
+from mar.http import status_for_charting_error
+from mar.models import Administration, Order, ScheduledDose
+from mar.services import administrations as charting
+from residents.models import Resident
+from staff.selectors import user_charting_refusal
+
+
+def _resident_page(resident: Resident) -> str:
+    return reverse("mar:pass_resident", args=[resident.public_id])
+
+
+@login_required
+@require_GET
+def pass_start(request: HttpRequest) -> HttpResponse:
+    """Pick a cart. Someone already on duty goes straight to their cart."""
+    assignment = (
+        CartAssignment.objects.filter(user=request.user, ended_at__isnull=True)
+        .select_related("cart")
+        .first()
+    )
+    if assignment and request.GET.get("choose") is None:
+        return redirect("mar:pass_cart", cart_id=assignment.cart.public_id)
+    carts = selectors.carts_for_user(user=request.user)
+    return render(request, "mar/pass_carts.html", {"carts": carts, "assignment": assignment})
+
+
+@login_required
+@require_POST
+def cart_take(request: HttpRequest, cart_id) -> HttpResponse:
+    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    try:
+        cart_assignment_start(cart=cart, user=request.user, now=timezone.now())
+    except CartNotPermitted as error:
+        raise Http404(str(error)) from error
+    messages.success(request, f"You are on duty for {cart.name}. Its reminders come to you.")
+    return redirect("mar:pass_cart", cart_id=cart.public_id)
+
+
+@login_required
+@require_POST
+def cart_hand_over(request: HttpRequest) -> HttpResponse:
+    cart_assignment_end(user=request.user, now=timezone.now())
+    messages.success(request, "Cart handed over. You no longer get its reminders.")
+    return redirect("mar:pass_start")
+
+
+@login_required
+@require_GET
+def pass_cart(request: HttpRequest, cart_id) -> HttpResponse:
+    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    search = request.GET.get("q", "")[:60]
+    period, rows = selectors.cart_residents(cart=cart, now=timezone.now(), search=search)
+    context = {
+        "cart": cart,
+        "period": period,
+        "rows": rows,
+        "search": search,
+        "on_duty": CartAssignment.objects.filter(
+            cart=cart, user=request.user, ended_at__isnull=True
+        ).exists(),
+    }
+    template = "mar/pass_residents.html"
+    if request.htmx and request.htmx.target == "resident-list":
+        template += "#resident-list"
+    return render(request, template, context)
+
+
+def _pass_context(request: HttpRequest, resident: Resident) -> dict:
+    now = timezone.now()
+    facility = resident.facility
+    return {
+        "pass": selectors.resident_pass(resident=resident, now=now),
+        "resident": resident,
+        "charting_refusal": user_charting_refusal(
+            user=request.user,
+            facility_id=facility.pk,
+            today=now.astimezone(facility.zone).date(),
+        ),
+    }
+
+
+@login_required
+@require_GET
+def pass_resident(request: HttpRequest, resident_id) -> HttpResponse:
+    resident = selectors.resident_for_user(user=request.user, public_id=resident_id)
+    response = render(request, "mar/pass_resident.html", _pass_context(request, resident))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _dose_for_user(request: HttpRequest, dose_id) -> ScheduledDose:
+    return get_object_or_404(
+        ScheduledDose.objects.select_related("order__medication", "resident__facility"),
+        public_id=dose_id,
+        resident__facility__memberships__user=request.user,
+    )
+
+
+def _after_charting(request: HttpRequest, resident: Resident, message: str) -> HttpResponse:
+    """htmx: the refreshed dose list; without JS: back to the resident's page."""
+    if request.htmx:
+        context = _pass_context(request, resident) | {"flash": message}
+        return render(request, "mar/pass_resident.html#pass-body", context)
+    messages.success(request, message)
+    return redirect(_resident_page(resident))
+
+
+def _panel(request: HttpRequest, template: str, context: dict, *, status: int = 200):
+    """The chart panel: the whole page without JS; for htmx just the panel, which on a
+    refusal replaces itself (instead of the dose list the form normally targets)."""
+    if not request.htmx:
+        return render(request, template, context, status=status)
+    response = render(request, f"{template}#panel", context, status=status)
+    if request.method == "POST":
+        response = reswap(retarget(response, f"#{context['panel_id']}"), "innerHTML")
+    return response
+
+
+def _refused(request, template: str, context: dict, error: charting.ChartingError):
+    status = status_for_charting_error(error)
+    return _panel(request, template, context | {"error": str(error)}, status=status)
+
+
+def _given_at(form, resident: Resident, now):
+    clock = form.cleaned_data.get("given_at")
+    if clock is None:
+        return now
+    return forms.local_time_to_instant(clock, zone=resident.facility.zone, now=now)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
+    """The confirm panel for one dose (GET) and charting it (POST)."""
+    dose = _dose_for_user(request, dose_id)
+    order, resident = dose.order, dose.resident
+    if request.method == "GET":
+        status = request.GET.get("status", Administration.Status.GIVEN)
+        form = forms.ChartForm(
+            order=order,
+            initial={"idempotency_key": forms.new_idempotency_key(), "status": status},
+        )
+    else:
+        form = forms.ChartForm(request.POST, order=order)
+    context = {
+        "dose": dose,
+        "order": order,
+        "resident": resident,
+        "form": form,
+        "not_given_choices": forms.NOT_GIVEN_CHOICES,
+        "giving": (form["status"].value() or "given") == Administration.Status.GIVEN,
+        "panel_id": f"panel-{dose.public_id}",
+    }
+    template = "mar/chart_panel.html"
+    if request.method == "GET":
+        return _panel(request, template, context)
+    if not form.is_valid():
+        return _panel(request, template, context, status=400)
+    now = timezone.now()
+    try:
+        result = charting.administration_record(
+            user=request.user,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            status=form.cleaned_data["status"],
+            administered_at=_given_at(form, resident, now),
+            now=now,
+            scheduled_dose=dose,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            vitals=form.vitals(),
+            scanned_code=form.cleaned_data["scanned_code"],
+        )
+    except charting.ChartingError as error:
+        return _refused(request, template, context, error)
+    record = result.administration
+    return _after_charting(
+        request,
+        resident,
+        f"{record.get_status_display()}: {order.medication} "
+        f"at {timezone.localtime(record.administered_at):%H:%M}.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def prn_give(request: HttpRequest, order_id) -> HttpResponse:
+    order = get_object_or_404(
+        Order.objects.select_related("medication", "resident__facility"),
+        public_id=order_id,
+        frequency=Order.Frequency.PRN,
+        resident__facility__memberships__user=request.user,
+    )
+    resident = order.resident
+    if request.method == "GET":
+        form = forms.PrnForm(order=order, initial={"idempotency_key": forms.new_idempotency_key()})
+    else:
+        form = forms.PrnForm(request.POST, order=order)
+    context = {
+        "order": order,
+        "resident": resident,
+        "form": form,
+        "panel_id": f"prn-panel-{order.public_id}",
+    }
+    template = "mar/prn_panel.html"
+    if request.method == "GET":
+        return _panel(request, template, context)
+    if not form.is_valid():
+        return _panel(request, template, context, status=400)
+    now = timezone.now()
+    try:
+        result = charting.administration_record(
+            user=request.user,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            status=Administration.Status.GIVEN,
+            administered_at=_given_at(form, resident, now),
+            now=now,
+            order=order,
+            prn_reason=form.cleaned_data["prn_reason"],
+            note=form.cleaned_data["note"],
+            vitals=form.vitals(),
+            scanned_code=form.cleaned_data["scanned_code"],
+        )
+    except charting.ChartingError as error:
+        return _refused(request, template, context, error)
+    at = timezone.localtime(result.administration.administered_at)
+    return _after_charting(request, resident, f"PRN given: {order.medication} at {at:%H:%M}.")
+
+
+def _record_for_user(request: HttpRequest, record_id) -> Administration:
+    return get_object_or_404(
+        Administration.objects.select_related("order__medication", "resident__facility"),
+        public_id=record_id,
+        resident__facility__memberships__user=request.user,
+    )
+
+
+@login_required
+@require_POST
+def record_undo(request: HttpRequest, record_id) -> HttpResponse:
+    record = _record_for_user(request, record_id)
+    form = forms.UndoForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the entry was made in error.")
+        return redirect(_resident_page(record.resident))
+    try:
+        charting.administration_mark_entered_in_error(
+            administration=record,
+            user=request.user,
+            reason=form.cleaned_data["reason"],
+            now=timezone.now(),
+        )
+    except charting.ChartingError as error:
+        messages.error(request, str(error))
+        return redirect(_resident_page(record.resident))
+    return _after_charting(
+        request, record.resident, f"Marked entered in error: {record.order.medication}."
+    )
+
+
+@login_required
+@require_POST
+def record_effectiveness(request: HttpRequest, record_id) -> HttpResponse:
+    record = _record_for_user(request, record_id)
+    form = forms.EffectivenessForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose effective or not effective.")
+        return redirect(_resident_page(record.resident))
+    try:
+        charting.administration_record_effectiveness(
+            administration=record,
+            user=request.user,
+            result=form.cleaned_data["result"],
+            note=form.cleaned_data["note"],
+            now=timezone.now(),
+        )
+    except charting.ChartingError as error:
+        messages.error(request, str(error))
+        return redirect(_resident_page(record.resident))
+    return _after_charting(
+        request, record.resident, f"Follow-up charted for {record.order.medication}."
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def concern_new(request: HttpRequest, resident_id) -> HttpResponse:
+    resident = selectors.resident_for_user(user=request.user, public_id=resident_id)
+    if request.method == "GET":
+        form = forms.ConcernForm(initial={"administration": request.GET.get("after")})
+    else:
+        form = forms.ConcernForm(request.POST)
+    context = {"resident": resident, "form": form}
+    if request.method == "GET" or not form.is_valid():
+        return render(
+            request, "mar/concern.html", context, status=200 if request.method == "GET" else 400
+        )
+    now = timezone.now()
+    record = None
+    if form.cleaned_data["administration"]:
+        record = Administration.objects.filter(
+            public_id=form.cleaned_data["administration"], resident=resident
+        ).first()
+    clock = form.cleaned_data["observed_at"]
+    observed_at = (
+        forms.local_time_to_instant(clock, zone=resident.facility.zone, now=now) if clock else now
+    )
+    try:
+        charting.concern_report(
+            resident=resident,
+            user=request.user,
+            kind=form.cleaned_data["kind"],
+            description=form.cleaned_data["description"],
+            observed_at=observed_at,
+            now=now,
+            administration=record,
+        )
+    except charting.ChartingError as error:
+        return render(request, "mar/concern.html", context | {"error": str(error)}, status=400)
+    messages.success(request, "Reported. The nurses have been notified.")
+    return redirect(_resident_page(resident))
