@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 
 from inventory.models import MedCart, StockItem
 from mar.models import Administration, EffectivenessCheck, Notification, Order, ScheduledDose
-from residents.models import Facility, MedPassTime, Resident
+from residents.models import ConcernReport, Facility, MedPassTime, Resident
 from staff.models import User
 
 MINUTE = Value(dt.timedelta(minutes=1), output_field=DurationField())
@@ -391,3 +391,21 @@ def _followup_due(record: Administration, facility: Facility, now: dt.datetime) 
         minutes = record.order.followup_minutes or facility.prn_followup_minutes
         return now >= record.administered_at + dt.timedelta(minutes=minutes)
     return False
+
+
+def concerns_for_user(*, user: User, now: dt.datetime) -> dict[str, list[ConcernReport]]:
+    """Open concern reports of the user's communities, and those closed in the last week."""
+    reports = (
+        ConcernReport.objects.filter(resident__facility__memberships__user=user)
+        .filter(
+            Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gte=now - dt.timedelta(days=7))
+        )
+        .select_related(
+            "resident__room", "reported_by", "acknowledged_by", "administration__order__medication"
+        )
+        .order_by("-reported_at", "-id")
+    )
+    grouped: dict[str, list[ConcernReport]] = {"open": [], "closed": []}
+    for report in reports:
+        grouped["open" if report.acknowledged_at is None else "closed"].append(report)
+    return grouped

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mar.views import medpass, notifications
+from mar.views import concerns, medpass, notifications
 
 app_name = "mar"
 
@@ -16,6 +16,12 @@ urlpatterns = [
         "notifications/<int:notification_id>/read/",
         notifications.notification_read,
         name="notification_read",
+    ),
+    path("concerns/", concerns.concern_list, name="concerns"),
+    path(
+        "concerns/<uuid:report_id>/acknowledge/",
+        concerns.concern_acknowledge,
+        name="concern_acknowledge",
     ),
     path("pass/", medpass.pass_start, name="pass_start"),
     path("pass/hand-over/", medpass.cart_hand_over, name="cart_hand_over"),

@@ -27,16 +27,14 @@ from mar.models import (
     Administration,
     Amendment,
     EffectivenessCheck,
-    Notification,
     Order,
     ScheduledDose,
     Vital,
 )
 from mar.selectors import UNDO_WINDOW
-from mar.services.notifications import notifications_create
-from residents.models import ConcernReport, Resident
+from residents.models import Resident
 from staff.models import User
-from staff.selectors import nurses_by_facility, user_charting_refusal
+from staff.selectors import user_charting_refusal
 
 LATE_ENTRY_AFTER = dt.timedelta(minutes=30)
 DOCUMENT_BACK_AT_MOST = dt.timedelta(hours=24)
@@ -605,54 +603,3 @@ def administration_record_effectiveness(
         raise ChartingInvalid(
             f"The follow-up was already charted by {_dotted(existing.recorded_by.initials)}."
         ) from None
-
-
-@transaction.atomic
-def concern_report(
-    *,
-    resident: Resident,
-    user: User,
-    kind: str,
-    description: str,
-    observed_at: dt.datetime,
-    now: dt.datetime,
-    administration: Administration | None = None,
-) -> ConcernReport:
-    """A med tech reports a suspected adverse reaction or change of condition; every
-    nurse of the community is told at once (in the app, and by e-mail without PHI)."""
-    if not user.memberships.filter(facility_id=resident.facility_id).exists():
-        raise ChartingNotPermitted("You are not a member of this resident's community.")
-    if kind not in ConcernReport.Kind.values:
-        raise ChartingInvalid("Choose adverse reaction or change of condition.", field="kind")
-    if not description.strip():
-        raise ChartingInvalid("Describe what you saw.", field="description")
-    if observed_at > now + CLOCK_SKEW:
-        raise ChartingInvalid("It cannot have been observed in the future.", field="observed_at")
-    if administration is not None and administration.resident_id != resident.pk:
-        raise ChartingInvalid("That dose belongs to another resident.", field="administration")
-    report = ConcernReport.objects.create(
-        resident=resident,
-        kind=kind,
-        description=description.strip(),
-        observed_at=observed_at,
-        administration=administration,
-        reported_by=user,
-        reported_at=now,
-    )
-    room = resident.room.number if resident.room else "no room"
-    nurses = nurses_by_facility(facility_ids={resident.facility_id})
-    notifications_create(
-        notifications=[
-            Notification(
-                recipient_id=nurse_id,
-                facility_id=resident.facility_id,
-                kind=Notification.Kind.CONCERN_REPORTED,
-                subject_key=f"concern:{report.pk}",
-                title=f"{report.get_kind_display()}: Room {room}, {resident.display_name}",
-                body=f"Reported by {user.signature_name}: {report.description[:300]}",
-                created_at=now,
-            )
-            for nurse_id in nurses.get(resident.facility_id, [])
-        ]
-    )
-    return report

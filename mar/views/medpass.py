@@ -22,6 +22,7 @@ from mar import forms, selectors
 from mar.http import status_for_charting_error
 from mar.models import Administration, Order, ScheduledDose
 from mar.services import administrations as charting
+from mar.services import concerns
 from residents.models import Resident
 from staff.selectors import user_charting_refusal
 
@@ -326,7 +327,7 @@ def concern_new(request: HttpRequest, resident_id) -> HttpResponse:
         forms.local_time_to_instant(clock, zone=resident.facility.zone, now=now) if clock else now
     )
     try:
-        charting.concern_report(
+        concerns.concern_report(
             resident=resident,
             user=request.user,
             kind=form.cleaned_data["kind"],

@@ -9,6 +9,7 @@ from django.db import connection
 from inventory.models import StockItem, StockTransaction
 from mar.models import Administration, Notification, Order, ScheduledDose
 from mar.services import administrations as charting
+from mar.services import concerns
 from mar.services.doses import doses_sync_for_order
 from residents.models import ConcernReport
 from staff.models import User
@@ -346,7 +347,7 @@ def test_it_refuses_an_undo_after_two_minutes_but_lets_a_nurse_correct_it(commun
 def test_a_concern_report_reaches_every_nurse_at_once(community, dose):
     record = chart(dose, user=community.tech).administration
 
-    report = charting.concern_report(
+    report = concerns.concern_report(
         resident=community.resident,
         user=community.tech,
         kind=ConcernReport.Kind.ADVERSE_REACTION,
