@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "medtech.middleware.FacilityTimeZoneMiddleware",
+    # After HtmxMiddleware: a locked tablet session reaches only the lock screen.
+    "staff.middleware.TabletLockMiddleware",
 ]
 
 ROOT_URLCONF = "medtech.urls"
@@ -123,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mar.context_processors.notifications",
+                "staff.context_processors.tablet",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("", include("mar.urls")),
+    path("", include("staff.urls")),
     path("admin/", admin.site.urls),
 ]
 

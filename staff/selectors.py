@@ -1,5 +1,9 @@
 import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User
 
 
@@ -58,4 +62,57 @@ def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> st
     return (
         f"Your {label} expired on {latest.expires_on:%b %-d, %Y}, so you cannot chart "
         "until it is renewed. You can still read the record."
+    )
+
+
+@dataclass(frozen=True)
+class TabletPerson:
+    """Someone the lock screen offers to switch to: what the big button shows."""
+
+    public_id: uuid.UUID
+    name: str
+    initials: str
+    has_pin: bool
+
+
+def tablet_people(
+    *, public_ids: Iterable[uuid.UUID], current_user: User | None = None
+) -> list[TabletPerson]:
+    """Active users with these public ids (and the signed-in user), by first name."""
+    ids = set(public_ids)
+    if current_user is not None and current_user.is_authenticated:
+        ids.add(current_user.public_id)
+    users = (
+        User.objects.filter(public_id__in=ids, is_active=True)
+        .only("public_id", "username", "first_name", "last_name", "initials", "pin_hash")
+        .order_by("first_name", "last_name", "id")
+    )
+    return [tablet_person_for_user(user=user) for user in users]
+
+
+def tablet_user_by_public_id(*, public_id: uuid.UUID, allowed: Iterable[uuid.UUID]) -> User | None:
+    """The active user with ``public_id`` if it is one of ``allowed``, else None."""
+    if public_id not in set(allowed):
+        return None
+    return User.objects.filter(public_id=public_id, is_active=True).first()
+
+
+def auto_lock_minutes_for_user(*, user: User) -> int:
+    """The tablet's inactivity lock of the user's first facility (by name), or the default."""
+    minutes = (
+        Facility.objects.filter(memberships__user=user)
+        .order_by("name", "id")
+        .values_list("auto_lock_minutes", flat=True)
+        .first()
+    )
+    return minutes or Facility._meta.get_field("auto_lock_minutes").default
+
+
+def tablet_person_for_user(*, user: User) -> TabletPerson:
+    """The lock screen's button for a user already loaded (no query)."""
+    return TabletPerson(
+        public_id=user.public_id,
+        name=user.get_full_name() or user.username,
+        initials=user.initials,
+        has_pin=bool(user.pin_hash),
     )

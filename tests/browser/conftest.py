@@ -84,14 +84,25 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 def small_touch_targets(page: Page) -> list[str]:
-    """Visible buttons, inputs and button-styled links smaller than a fingertip, described."""
+    """Visible buttons, inputs and button-styled links smaller than a fingertip, described.
+
+    A radio or checkbox inside a <label> is tapped through the whole label, so the label
+    is what is measured for it.
+    """
     too_small = []
     controls = page.locator("button, input:not([type=hidden]), select, textarea, a.button")
     for control in controls.all():
         if not control.is_visible():
             continue
-        box = control.bounding_box()
-        if box and (box["height"] < MIN_TOUCH_TARGET_PX or box["width"] < MIN_TOUCH_TARGET_PX):
+        box = control.evaluate(
+            """el => {
+                const target = el.matches('input[type=radio], input[type=checkbox]')
+                    ? (el.closest('label') || el) : el;
+                const r = target.getBoundingClientRect();
+                return {width: r.width, height: r.height};
+            }"""
+        )
+        if box["height"] < MIN_TOUCH_TARGET_PX or box["width"] < MIN_TOUCH_TARGET_PX:
             label = control.evaluate("el => el.outerHTML.slice(0, 80)")
             too_small.append(f"{label} is {box['width']:.0f}x{box['height']:.0f}px")
     return too_small
