@@ -5,6 +5,7 @@ from inventory.models import (
     ControlledCount,
     ControlledCountLine,
     MedCart,
+    ReorderRequest,
     StockItem,
     StockTransaction,
 )
@@ -73,3 +74,10 @@ class ControlledCountAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     ordering = ["-started_at", "id"]
     inlines = [ControlledCountLineInline]
+
+
+@admin.register(ReorderRequest)
+class ReorderRequestAdmin(ReadOnlyAdmin):
+    list_display = ["medication", "resident", "status", "requested_by", "requested_at"]
+    list_filter = ["status"]
+    ordering = ["-requested_at", "id"]

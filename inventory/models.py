@@ -171,13 +171,20 @@ class StockTransaction(models.Model):
 
 
 class ControlledCount(models.Model):
-    """A shift-change count of a cart's controlled substances, signed by two people."""
+    """A shift-change count of a cart's controlled substances, signed by two people.
+
+    A blind count: each person enters their own numbers without seeing the other's or
+    the ledger's (``expected_quantity`` on the lines), then signs with their PIN or
+    password. Once both have signed the count is matched or a discrepancy, which stays
+    open until a nurse resolves it with a note.
+    """
 
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"
         MATCHED = "matched", "Matched"
         DISCREPANCY = "discrepancy", "Discrepancy"
         RESOLVED = "resolved", "Resolved"
+        CANCELLED = "cancelled", "Cancelled"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     cart = models.ForeignKey(MedCart, on_delete=models.PROTECT, related_name="counts")
@@ -192,11 +199,36 @@ class ControlledCount(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    cancelled_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=~Q(outgoing_user=F("incoming_user")), name="count_two_different_people"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["in_progress", "matched", "discrepancy", "resolved", "cancelled"]
+                ),
+                name="count_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["in_progress", "cancelled"])
+                | Q(outgoing_signed_at__isnull=False, incoming_signed_at__isnull=False),
+                name="count_finished_is_signed_by_both",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled")
+                | Q(cancelled_by__isnull=False, cancelled_at__isnull=False),
+                name="count_cancellation_complete",
+            ),
+            models.UniqueConstraint(
+                fields=["cart"],
+                condition=Q(status="in_progress"),
+                name="count_one_in_progress_per_cart",
             ),
             models.CheckConstraint(
                 condition=~Q(status="resolved")
@@ -210,6 +242,11 @@ class ControlledCount(models.Model):
     def __str__(self) -> str:
         return f"Count of {self.cart} at {self.started_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def is_open(self) -> bool:
+        """In progress, or a discrepancy nobody has resolved yet."""
+        return self.status in (self.Status.IN_PROGRESS, self.Status.DISCREPANCY)
+
 
 class ControlledCountLine(models.Model):
     count = models.ForeignKey(ControlledCount, on_delete=models.PROTECT, related_name="lines")
@@ -222,6 +259,9 @@ class ControlledCountLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["count", "stock_item"], name="count_line_unique"),
             models.CheckConstraint(
+                condition=Q(expected_quantity__gte=0), name="count_line_expected_nonnegative"
+            ),
+            models.CheckConstraint(
                 condition=Q(outgoing_quantity__isnull=True) | Q(outgoing_quantity__gte=0),
                 name="count_line_outgoing_nonnegative",
             ),
@@ -233,3 +273,66 @@ class ControlledCountLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stock_item}: expected {self.expected_quantity}"
+
+    @property
+    def is_discrepancy(self) -> bool:
+        return (
+            self.outgoing_quantity != self.expected_quantity
+            or self.incoming_quantity != self.expected_quantity
+        )
+
+
+class ReorderRequest(models.Model):
+    """A refill asked of the pharmacy for one resident's medication, open until it comes.
+
+    At most one is open per resident and medication; receiving that medication for the
+    resident (``stock_receive``) closes it, or a nurse marks it received.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RECEIVED = "received", "Received"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="reorder_requests"
+    )
+    medication = models.ForeignKey(
+        "mar.Medication", on_delete=models.PROTECT, related_name="reorder_requests"
+    )
+    order = models.ForeignKey(
+        "mar.Order", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    note = models.TextField(blank=True)
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    received_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField(null=True, blank=True)
+    received_item = models.ForeignKey(
+        StockItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "medication"],
+                condition=Q(status="requested"),
+                name="reorder_one_open_per_medication",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="requested", received_by__isnull=True, received_at__isnull=True)
+                | Q(status="received", received_by__isnull=False, received_at__isnull=False),
+                name="reorder_receipt_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_at__isnull=True) | Q(received_at__gte=F("requested_at")),
+                name="reorder_received_after_request",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="reorder_by_status")]
+
+    def __str__(self) -> str:
+        return f"Reorder of {self.medication} for {self.resident} ({self.get_status_display()})"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("", include("mar.urls")),
     path("", include("staff.urls")),
+    path("inventory/", include("inventory.urls")),
     path("admin/", admin.site.urls),
 ]
 

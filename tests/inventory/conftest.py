@@ -1,0 +1,104 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from inventory import services
+from inventory.models import StockItem, StockTransaction
+from mar.models import Medication, Order
+from staff.models import Certification, User
+from staff.services import user_set_pin
+from tests.factories import (
+    DEMO_PASSWORD,
+    CertificationFactory,
+    FacilityFactory,
+    MedCartFactory,
+    MedicationFactory,
+    OrderFactory,
+    ResidentFactory,
+    RoomFactory,
+    UserFactory,
+)
+
+# Friday 2026-11-20, 08:00 in Chicago (CST, UTC-6).
+NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2026, 11, 20)
+PINS = {"tech": "2580", "witness": "3691", "nurse": "4826", "second_nurse": "5937", "admin": "6048"}
+
+
+def person(facility, role: str, pin: str, **fields) -> User:
+    user = UserFactory(role=role, facility=facility, **fields)
+    user_set_pin(user=user, pin=pin, password=DEMO_PASSWORD)
+    kind = (
+        Certification.Kind.NURSE_LICENSE
+        if role == User.Role.NURSE
+        else Certification.Kind.MEDICATION_AIDE
+    )
+    CertificationFactory(user=user, kind=kind, expires_on=TODAY + dt.timedelta(days=400))
+    return user
+
+
+class Stockroom:
+    """One community with two carts, a resident on the first, staff with PINs, and an
+    outsider from another community."""
+
+    def __init__(self) -> None:
+        self.facility = FacilityFactory()
+        self.cart = MedCartFactory(facility=self.facility, name="Cart A")
+        self.other_cart = MedCartFactory(facility=self.facility, name="Cart B")
+        room = RoomFactory(facility=self.facility, unit=self.cart.unit, cart=self.cart)
+        self.resident = ResidentFactory(facility=self.facility, room=room)
+        self.tech = person(self.facility, User.Role.MED_TECH, PINS["tech"], title="CMA")
+        self.witness = person(self.facility, User.Role.MED_TECH, PINS["witness"], title="CMA")
+        self.nurse = person(self.facility, User.Role.NURSE, PINS["nurse"], title="RN")
+        self.second_nurse = person(self.facility, User.Role.NURSE, PINS["second_nurse"])
+        self.admin = person(self.facility, User.Role.ADMINISTRATOR, PINS["admin"], title="")
+        self.outsider = person(FacilityFactory(), User.Role.NURSE, "7159")
+        self.medication = MedicationFactory(generic_name="lisinopril", strength="10 mg")
+        self.controlled = MedicationFactory(
+            generic_name="hydrocodone/acetaminophen",
+            strength="5 mg-325 mg",
+            dea_schedule=Medication.DeaSchedule.II,
+        )
+        self.order = self.order_for(self.medication, rx_number="RX100200")
+        self.controlled_order = self.order_for(self.controlled, rx_number="RX100300")
+
+    def order_for(self, medication: Medication, **fields) -> Order:
+        since = NOW - dt.timedelta(days=30)
+        defaults = {
+            "resident": self.resident,
+            "starts_at": since,
+            "entered_at": since,
+            "verified_at": since,
+        }
+        return OrderFactory(medication=medication, **defaults | fields)
+
+    def receive(self, order: Order | None = None, quantity="30", **fields) -> StockItem:
+        order = order or self.order
+        defaults = {
+            "lot": "L2231A",
+            "expires_on": TODAY + dt.timedelta(days=180),
+            "now": NOW,
+            "by": self.tech,
+        }
+        if order.medication.is_controlled:
+            defaults |= {"witness": self.nurse, "witness_secret": PINS["nurse"]}
+        row = services.stock_receive(order=order, quantity=Decimal(quantity), **defaults | fields)
+        return row.stock_item
+
+
+def ledger_sum(item: StockItem) -> Decimal:
+    return sum(
+        StockTransaction.objects.filter(stock_item=item).values_list("quantity", flat=True),
+        Decimal(0),
+    )
+
+
+def on_hand(item: StockItem) -> Decimal:
+    item.refresh_from_db()
+    return item.quantity_on_hand
+
+
+@pytest.fixture
+def room(db) -> Stockroom:
+    return Stockroom()
