@@ -311,23 +311,48 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
         groups[group.get(state, "done")].append(DoseCard(dose=dose, state=state, record=record))
 
     day_ago = now - dt.timedelta(hours=24)
-    prn_orders = list(
-        Order.objects.filter(
-            resident=resident, frequency=Order.Frequency.PRN, status=Order.Status.ACTIVE
+    # One query for the orders without doses (active PRN, awaiting verification) and one
+    # for the records (PRN doses of the last 24 hours, anything still inside the undo
+    # window): the page's query count stays fixed and small.
+    loose_orders = list(
+        Order.objects.filter(resident=resident)
+        .filter(
+            Q(frequency=Order.Frequency.PRN, status=Order.Status.ACTIVE)
+            | Q(status=Order.Status.PENDING_VERIFICATION)
         )
         .select_related("medication")
         .order_by("medication__generic_name", "id")
     )
-    prn_given = list(
-        Administration.objects.filter(
-            resident=resident,
-            scheduled_dose__isnull=True,
-            status=Administration.Status.GIVEN,
-            is_entered_in_error=False,
-            administered_at__gt=day_ago,
+    prn_orders = [order for order in loose_orders if order.status == Order.Status.ACTIVE]
+    awaiting_verification = sorted(
+        (order for order in loose_orders if order.status == Order.Status.PENDING_VERIFICATION),
+        key=lambda order: (order.entered_at, order.pk),
+    )
+    undo_since = now - UNDO_WINDOW
+    records = list(
+        Administration.objects.filter(resident=resident, is_entered_in_error=False)
+        .filter(
+            Q(
+                scheduled_dose__isnull=True,
+                status=Administration.Status.GIVEN,
+                administered_at__gt=day_ago,
+            )
+            | Q(documented_at__gt=undo_since)
         )
         .select_related("order__medication", "administered_by", "effectiveness")
         .order_by("administered_at", "id")
+    )
+    prn_given = [
+        record
+        for record in records
+        if record.scheduled_dose_id is None
+        and record.status == Administration.Status.GIVEN
+        and record.administered_at > day_ago
+    ]
+    recent_records = sorted(
+        (record for record in records if record.documented_at > undo_since),
+        key=lambda record: (record.documented_at, record.pk),
+        reverse=True,
     )
     prn = []
     for order in prn_orders:
@@ -349,13 +374,6 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
             )
         )
     followups_due = [record for record in prn_given if _followup_due(record, facility, now)]
-    recent_records = list(
-        Administration.objects.filter(
-            resident=resident, is_entered_in_error=False, documented_at__gt=now - UNDO_WINDOW
-        )
-        .select_related("order__medication")
-        .order_by("-documented_at", "-id")
-    )
     orders = {card.dose.order for cards in groups.values() for card in cards} | set(prn_orders)
     stocked_medications = set(
         StockItem.objects.filter(
@@ -375,11 +393,7 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
         prn=prn,
         followups_due=followups_due,
         recent_records=recent_records,
-        awaiting_verification=list(
-            Order.objects.filter(resident=resident, status=Order.Status.PENDING_VERIFICATION)
-            .select_related("medication")
-            .order_by("entered_at", "id")
-        ),
+        awaiting_verification=awaiting_verification,
         out_of_stock_order_ids=out_of_stock,
     )
 

@@ -1,13 +1,14 @@
 """Shared pieces of the benchmark commands: a fresh database and percentiles.
 
 Benchmarks never run against the development data: ``fresh_database()`` creates an
-empty, migrated database beside it (``bench_<name>`` on the same server, or on the
+empty, migrated database beside it (``bench_<pid>_<name>`` on the same server, or on the
 server named by DATABASE_URL), points Django at it, and drops it afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,8 @@ from django.db import connection
 def fresh_database() -> Iterator[str]:
     settings_dict = connection.settings_dict
     settings_dict.setdefault("TEST", {})
-    settings_dict["TEST"]["NAME"] = f"bench_{settings_dict['NAME']}"
+    # One database per process, so two benchmark commands never drop each other's data.
+    settings_dict["TEST"]["NAME"] = f"bench_{os.getpid()}_{settings_dict['NAME']}"
     old_name = settings_dict["NAME"]
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

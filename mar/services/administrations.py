@@ -339,7 +339,8 @@ def _record(
         order = _lock_order(order.pk)
         if replay := _replay(key=key, fingerprint=fingerprint):
             return replay
-    resident = order.resident
+    # The dose's lock query loaded its resident and facility (the order's, for PRN).
+    resident = dose.resident if dose is not None else order.resident
     facility = resident.facility
     today = now.astimezone(facility.zone).date()
 

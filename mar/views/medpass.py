@@ -87,17 +87,20 @@ def pass_cart(request: HttpRequest, cart_id) -> HttpResponse:
     return render(request, template, context)
 
 
-def _pass_context(request: HttpRequest, resident: Resident) -> dict:
+def _pass_context(request: HttpRequest, resident: Resident, *, just_charted: bool = False) -> dict:
+    """``just_charted``: the charting service checked, in this request, that the user may
+    chart here (the answer to a new record); no need to ask again."""
     now = timezone.now()
     facility = resident.facility
+    refusal = None
+    if not just_charted:
+        refusal = user_charting_refusal(
+            user=request.user, facility_id=facility.pk, today=now.astimezone(facility.zone).date()
+        )
     return {
         "pass": selectors.resident_pass(resident=resident, now=now),
         "resident": resident,
-        "charting_refusal": user_charting_refusal(
-            user=request.user,
-            facility_id=facility.pk,
-            today=now.astimezone(facility.zone).date(),
-        ),
+        "charting_refusal": refusal,
     }
 
 
@@ -118,12 +121,25 @@ def _dose_for_user(request: HttpRequest, dose_id) -> ScheduledDose:
     )
 
 
-def _after_charting(request: HttpRequest, resident: Resident, message: str) -> HttpResponse:
+def _after_charting(
+    request: HttpRequest, resident: Resident, message: str, *, just_charted: bool = False
+) -> HttpResponse:
     """htmx: the refreshed dose list; without JS: back to the resident's page."""
     if request.htmx:
-        context = _pass_context(request, resident) | {"flash": message}
+        context = _pass_context(request, resident, just_charted=just_charted) | {"flash": message}
         return render(request, "mar/pass_resident.html#pass-body", context)
     messages.success(request, message)
+    return redirect(_resident_page(resident))
+
+
+def _not_done(request: HttpRequest, resident: Resident, message: str, *, status: int):
+    """A refused undo or follow-up. htmx: the dose list with the reason on top (the forms
+    target ``#pass-body``; a redirect would be followed and the whole page swapped into
+    it); without JS: back to the resident's page with the message."""
+    if request.htmx:
+        context = _pass_context(request, resident) | {"flash_error": message}
+        return render(request, "mar/pass_resident.html#pass-body", context, status=status)
+    messages.error(request, message)
     return redirect(_resident_page(resident))
 
 
@@ -200,6 +216,7 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
         resident,
         f"{record.get_status_display()}: {order.medication} "
         f"at {timezone.localtime(record.administered_at):%H:%M}.",
+        just_charted=result.created,
     )
 
 
@@ -245,7 +262,12 @@ def prn_give(request: HttpRequest, order_id) -> HttpResponse:
     except charting.ChartingError as error:
         return _refused(request, template, context, error)
     at = timezone.localtime(result.administration.administered_at)
-    return _after_charting(request, resident, f"PRN given: {order.medication} at {at:%H:%M}.")
+    return _after_charting(
+        request,
+        resident,
+        f"PRN given: {order.medication} at {at:%H:%M}.",
+        just_charted=result.created,
+    )
 
 
 def _record_for_user(request: HttpRequest, record_id) -> Administration:
@@ -262,8 +284,9 @@ def record_undo(request: HttpRequest, record_id) -> HttpResponse:
     record = _record_for_user(request, record_id)
     form = forms.UndoForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say why the entry was made in error.")
-        return redirect(_resident_page(record.resident))
+        return _not_done(
+            request, record.resident, "Say why the entry was made in error.", status=400
+        )
     try:
         charting.administration_mark_entered_in_error(
             administration=record,
@@ -272,8 +295,8 @@ def record_undo(request: HttpRequest, record_id) -> HttpResponse:
             now=timezone.now(),
         )
     except charting.ChartingError as error:
-        messages.error(request, str(error))
-        return redirect(_resident_page(record.resident))
+        status = status_for_charting_error(error)
+        return _not_done(request, record.resident, str(error), status=status)
     return _after_charting(
         request, record.resident, f"Marked entered in error: {record.order.medication}."
     )
@@ -285,8 +308,7 @@ def record_effectiveness(request: HttpRequest, record_id) -> HttpResponse:
     record = _record_for_user(request, record_id)
     form = forms.EffectivenessForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose effective or not effective.")
-        return redirect(_resident_page(record.resident))
+        return _not_done(request, record.resident, "Choose effective or not effective.", status=400)
     try:
         charting.administration_record_effectiveness(
             administration=record,
@@ -296,8 +318,8 @@ def record_effectiveness(request: HttpRequest, record_id) -> HttpResponse:
             now=timezone.now(),
         )
     except charting.ChartingError as error:
-        messages.error(request, str(error))
-        return redirect(_resident_page(record.resident))
+        status = status_for_charting_error(error)
+        return _not_done(request, record.resident, str(error), status=status)
     return _after_charting(
         request, record.resident, f"Follow-up charted for {record.order.medication}."
     )
