@@ -606,3 +606,183 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class PrintJob(models.Model):
+    """A printed document kept in media storage: one resident's monthly MAR, the whole
+    community's, a cart's downtime sheet or its controlled-substance count sheet.
+
+    ``fingerprint`` is the hash of what the document shows (``mar.reports``), so a record
+    that has not changed is never rendered twice: asking again finds the ready row with
+    the same fingerprint and gets the same file. Resident months rendered ahead by the
+    scheduled job have no ``requested_by``.
+    """
+
+    class Kind(models.TextChoices):
+        RESIDENT_MONTH = "resident_month", "Monthly MAR, one resident"
+        COMMUNITY_MONTH = "community_month", "Monthly MAR, whole community"
+        DOWNTIME = "downtime", "Downtime sheet"
+        COUNT_SHEET = "count_sheet", "Controlled-substance count sheet"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Rendering"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    facility = models.ForeignKey(
+        "residents.Facility", on_delete=models.PROTECT, related_name="print_jobs"
+    )
+    resident = models.ForeignKey(
+        "residents.Resident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="print_jobs",
+    )
+    cart = models.ForeignKey(
+        "inventory.MedCart",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="print_jobs",
+    )
+    month = models.DateField(null=True, blank=True, help_text="First day of the month printed.")
+    covers_from = models.DateTimeField(null=True, blank=True)
+    covers_until = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="print_jobs",
+        help_text="Blank when a scheduled job rendered it ahead.",
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    parts_total = models.PositiveIntegerField(default=0)
+    parts_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="print/%Y/%m/", blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["resident_month", "community_month", "downtime", "count_sheet"]
+                ),
+                name="print_job_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "ready", "failed"]),
+                name="print_job_status_valid",
+            ),
+            # What each kind is about.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="resident_month", resident__isnull=False, cart__isnull=True)
+                    & Q(month__isnull=False)
+                )
+                | (
+                    Q(kind="community_month", resident__isnull=True, cart__isnull=True)
+                    & Q(month__isnull=False)
+                )
+                | (
+                    Q(kind__in=["downtime", "count_sheet"], resident__isnull=True)
+                    & Q(cart__isnull=False, month__isnull=True)
+                    & Q(covers_from__isnull=False, covers_until__isnull=False)
+                ),
+                name="print_job_subject_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True) | Q(month__day=1),
+                name="print_job_month_first_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(covers_from__isnull=True)
+                | Q(covers_until__isnull=True)
+                | Q(covers_until__gt=F("covers_from")),
+                name="print_job_covers_forward",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="ready")
+                | (
+                    ~Q(file="")
+                    & ~Q(fingerprint="")
+                    & Q(page_count__isnull=False, finished_at__isnull=False)
+                ),
+                name="print_job_ready_has_file",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | ~Q(error=""), name="print_job_failure_says_why"
+            ),
+            models.CheckConstraint(
+                condition=Q(parts_done__lte=F("parts_total")), name="print_job_parts_done_bound"
+            ),
+            # One document per content: asking again for an unchanged record finds it.
+            models.UniqueConstraint(
+                fields=["resident", "month", "fingerprint"],
+                condition=Q(kind="resident_month") & ~Q(status="failed"),
+                name="print_job_resident_month_once",
+            ),
+            models.UniqueConstraint(
+                fields=["facility", "month", "fingerprint"],
+                condition=Q(kind="community_month") & ~Q(status="failed"),
+                name="print_job_community_month_once",
+            ),
+            # One whole-community render at a time per month: a second click joins it.
+            models.UniqueConstraint(
+                fields=["facility", "month"],
+                condition=Q(kind="community_month", status__in=["queued", "running"]),
+                name="print_job_community_one_in_flight",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "cart", "covers_from", "covers_until", "fingerprint"],
+                condition=Q(kind__in=["downtime", "count_sheet"]) & ~Q(status="failed"),
+                name="print_job_cart_sheet_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["facility", "kind", "requested_at"]),
+            models.Index(fields=["resident", "month", "status"]),
+            models.Index(fields=["cart", "kind", "covers_from"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()}) {self.public_id}"
+
+
+class PrintJobPart(models.Model):
+    """One resident's monthly MAR inside a whole-community print, in merge order.
+
+    ``document`` is the resident's rendered month that was (or will be) merged: set when
+    the part is done, which is how the community print counts its progress.
+    """
+
+    job = models.ForeignKey(PrintJob, on_delete=models.CASCADE, related_name="parts")
+    position = models.PositiveIntegerField()
+    resident = models.ForeignKey("residents.Resident", on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(
+        PrintJob, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="print_part_position_once"),
+            models.UniqueConstraint(fields=["job", "resident"], name="print_part_resident_once"),
+            models.CheckConstraint(
+                condition=Q(document__isnull=True, done_at__isnull=True)
+                | Q(document__isnull=False, done_at__isnull=False),
+                name="print_part_done_has_document",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.position} of {self.job_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mar.views import concerns, medpass, notifications
+from mar.views import concerns, medpass, notifications, printing
 
 app_name = "mar"
 
@@ -36,5 +36,28 @@ urlpatterns = [
         "pass/records/<uuid:record_id>/effectiveness/",
         medpass.record_effectiveness,
         name="record_effectiveness",
+    ),
+    path("print/", printing.print_home, name="print_home"),
+    path(
+        "print/residents/<uuid:resident_id>/<str:month>/",
+        printing.resident_month_pdf,
+        name="resident_month_pdf",
+    ),
+    path(
+        "print/communities/<uuid:facility_id>/<str:month>/",
+        printing.community_month_print,
+        name="community_month_print",
+    ),
+    path("print/jobs/<uuid:job_id>/", printing.print_job, name="print_job"),
+    path("print/jobs/<uuid:job_id>/file/", printing.print_job_file, name="print_job_file"),
+    path(
+        "print/carts/<uuid:cart_id>/downtime/",
+        printing.downtime_sheet_pdf,
+        name="downtime_sheet_pdf",
+    ),
+    path(
+        "print/carts/<uuid:cart_id>/count-sheet/",
+        printing.count_sheet_pdf,
+        name="count_sheet_pdf",
     ),
 ]

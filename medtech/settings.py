@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "django_htmx",
     "template_partials",
     "staff",
@@ -198,12 +200,38 @@ else:
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MedTech eMAR <emar@localhost>")
 
 REST_FRAMEWORK = {
+    # Token first: a request without credentials is answered 401 with
+    # "WWW-Authenticate: Token" (session alone can only say 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "mar.api.exceptions.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MedTech eMAR API",
+    "DESCRIPTION": (
+        "The electronic Medication Administration Record for pharmacies, clinical systems "
+        "and the tablets' scripts. Authenticate with `Authorization: Token <token>` "
+        "(from `POST /api/v1/auth/token/`) or a signed-in session. Everything is scoped to "
+        "the caller's communities: another community's ids answer 404. Errors are JSON: "
+        '`{"detail": ..., "field": ...}`. Read-only HL7 FHIR R4 is served under `/fhir/r4/`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AdministrationStatusEnum": "mar.models.Administration.Status",
+        "OrderStatusEnum": "mar.models.Order.Status",
+        "DoseStateEnum": "mar.api.serializers.DOSE_STATES",
+        "ResidentStatusEnum": "residents.models.Resident.Status",
+        "VitalEnum": "mar.models.Vital",
+    },
 }
 
 # Celery: Redis is broker and result store. Tasks are idempotent, so a task whose
@@ -236,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.daily_stock_check",
         "schedule": crontab(hour=6, minute=15),
     },
+    # Printing: residents' months kept rendered (only changed ones are rendered again),
+    # each cart's downtime sheet renewed at every shift (only when its doses changed).
+    "prerender-resident-months": {"task": "mar.prerender_resident_months", "schedule": 15 * 60},
+    "refresh-downtime-sheets": {"task": "mar.refresh_downtime_sheets", "schedule": 10 * 60},
+    "prune-print-files": {"task": "mar.prune_print_files", "schedule": crontab(hour=9, minute=30)},
 }
 
 LOGGING = {

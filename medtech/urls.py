@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("mar.urls")),
     path("", include("staff.urls")),
     path("inventory/", include("inventory.urls")),
+    path("api/", include("mar.api.urls")),
+    path("fhir/r4/", include("mar.api.fhir_urls")),
     path("admin/", admin.site.urls),
 ]
 

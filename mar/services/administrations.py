@@ -604,3 +604,131 @@ def administration_record_effectiveness(
         raise ChartingInvalid(
             f"The follow-up was already charted by {_dotted(existing.recorded_by.initials)}."
         ) from None
+
+
+# Corrections other than "entered in error": each one an Amendment row that keeps the old
+# value, the new value, who, when and why. The administration row itself never changes.
+AMENDABLE_FIELDS = (
+    Amendment.Field.ADMINISTERED_AT,
+    Amendment.Field.STATUS,
+    Amendment.Field.REASON,
+    Amendment.Field.NOTE,
+    Amendment.Field.DOSE_AMOUNT,
+)
+
+
+def amended_value_text(*, field: str, value: Any) -> str:
+    """How a value of an amendable field is written in an Amendment row."""
+    if value is None:
+        return ""
+    if field == Amendment.Field.ADMINISTERED_AT:
+        return value.astimezone(dt.UTC).isoformat()
+    if field == Amendment.Field.DOSE_AMOUNT:
+        return format(Decimal(value).normalize(), "f")
+    return str(value).strip()
+
+
+def _clean_amended_value(
+    *, administration: Administration, field: str, raw: str, now: dt.datetime
+) -> str:
+    raw = raw.strip()
+    if field == Amendment.Field.ADMINISTERED_AT:
+        try:
+            at = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ChartingInvalid(
+                "Give the corrected time as an ISO 8601 date and time with its UTC offset.",
+                field="new_value",
+            ) from None
+        if at.tzinfo is None:
+            raise ChartingInvalid("Give the corrected time with its UTC offset.", field="new_value")
+        if at > now + CLOCK_SKEW:
+            raise ChartingInvalid("A dose cannot have been given in the future.", field="new_value")
+        return amended_value_text(field=field, value=at)
+    if field == Amendment.Field.STATUS:
+        if raw not in Administration.Status.values:
+            raise ChartingInvalid(f"Unknown status {raw!r}.", field="new_value")
+        given = Administration.Status.GIVEN
+        if (raw == given) != (administration.status == given):
+            # Given <-> not given moves stock: that correction is "entered in error" plus a
+            # new chart of the dose, so the ledger follows.
+            raise ChartingInvalid(
+                "A dose charted as given cannot be amended to not given (or back): mark the "
+                "entry entered in error and chart the dose again.",
+                field="new_value",
+            )
+        return raw
+    if field == Amendment.Field.DOSE_AMOUNT:
+        if administration.status != Administration.Status.GIVEN:
+            raise ChartingInvalid("Only a dose that was given has an amount.", field="field")
+        try:
+            amount = Decimal(raw)
+        except (InvalidOperation, ValueError):
+            raise ChartingInvalid(f"{raw!r} is not a number.", field="new_value") from None
+        if not amount.is_finite() or not Decimal(0) < amount < Decimal(100_000):
+            raise ChartingInvalid("The dose must be more than zero.", field="new_value")
+        return amended_value_text(field=field, value=amount)
+    return raw
+
+
+def administration_current_value(*, administration: Administration, field: str) -> str:
+    """The value of a field as last amended (or as charted), as an Amendment writes it.
+
+    Reads ``administration.amendments`` (prefetch it to avoid a query)."""
+    latest = None
+    for amendment in administration.amendments.all():
+        if amendment.field == field and (
+            latest is None or (amendment.amended_at, amendment.pk) > (latest.amended_at, latest.pk)
+        ):
+            latest = amendment
+    if latest is not None:
+        return latest.new_value
+    return amended_value_text(field=field, value=getattr(administration, field))
+
+
+@transaction.atomic
+def administration_amend(
+    *,
+    administration: Administration,
+    user: User,
+    field: str,
+    new_value: str,
+    reason: str,
+    now: dt.datetime,
+) -> Amendment:
+    """A nurse corrects one field of a record: a new Amendment row with the old value, the
+    new value and why. Entered in error has its own service
+    (``administration_mark_entered_in_error``), which also frees the dose and the stock."""
+    administration = (
+        Administration.objects.select_for_update(of=("self",))
+        .select_related("resident")
+        .get(pk=administration.pk)
+    )
+    if user.role != User.Role.NURSE or not user.is_active:
+        raise ChartingNotPermitted("Only a nurse corrects a record, by amendment.")
+    if not user.memberships.filter(facility_id=administration.resident.facility_id).exists():
+        raise ChartingNotPermitted("You are not a member of this resident's community.")
+    if field not in AMENDABLE_FIELDS:
+        raise ChartingInvalid(
+            f"Amend one of: {', '.join(AMENDABLE_FIELDS)} (or mark it entered in error).",
+            field="field",
+        )
+    if administration.is_entered_in_error:
+        raise ChartingInvalid("This entry is marked entered in error; it cannot be amended.")
+    if not reason.strip():
+        raise ChartingInvalid("Say why the record is corrected.", field="reason")
+    new_text = _clean_amended_value(
+        administration=administration, field=field, raw=new_value, now=now
+    )
+    old_text = administration_current_value(administration=administration, field=field)
+    if new_text == old_text:
+        raise ChartingInvalid("That is already the recorded value.", field="new_value")
+    return Amendment.objects.create(
+        administration=administration,
+        field=field,
+        old_value=old_text,
+        new_value=new_text,
+        reason=reason.strip(),
+        amended_by=user,
+        amended_at=now,
+    )

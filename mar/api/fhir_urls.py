@@ -1,0 +1,32 @@
+"""/fhir/r4/: read-only HL7 FHIR R4 (see ``mar.api.fhir``)."""
+
+from django.urls import path, re_path
+
+from mar.api import fhir
+
+app_name = "fhir"
+
+urlpatterns = [
+    path("Patient/<uuid:id>", fhir.PatientView.as_view(), name="Patient"),
+    path(
+        "MedicationRequest",
+        fhir.MedicationRequestView.as_view(),
+        name="MedicationRequest-search",
+    ),
+    path(
+        "MedicationRequest/<uuid:id>",
+        fhir.MedicationRequestView.as_view(),
+        name="MedicationRequest",
+    ),
+    path(
+        "MedicationAdministration",
+        fhir.MedicationAdministrationView.as_view(),
+        name="MedicationAdministration-search",
+    ),
+    path(
+        "MedicationAdministration/<uuid:id>",
+        fhir.MedicationAdministrationView.as_view(),
+        name="MedicationAdministration",
+    ),
+    re_path(r"^.*$", fhir.not_found),
+]

@@ -1,0 +1,141 @@
+"""The nurse's review of exceptions: a missed, late, refused, held, not-available or
+away dose, or a concern report. Acknowledging one writes an ExceptionReview with the
+nurse's follow-up note; it then leaves the open list. A concern report is also marked
+acknowledged on the report itself, so the concerns page agrees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+
+from mar.models import Administration, ExceptionReview, ScheduledDose
+from mar.selectors import DoseState, dose_state
+from mar.services.concerns import concern_acknowledge
+from residents.models import ConcernReport
+from staff.models import User
+
+
+class ReviewError(Exception):
+    """An acknowledgement that cannot be made; the message says why."""
+
+
+class ReviewNotPermitted(ReviewError):
+    pass
+
+
+class ReviewInvalid(ReviewError):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AlreadyReviewed(ReviewError):
+    pass
+
+
+NOT_GIVEN_KINDS = {
+    Administration.Status.REFUSED: ExceptionReview.Kind.REFUSED,
+    Administration.Status.HELD: ExceptionReview.Kind.HELD,
+    Administration.Status.NOT_AVAILABLE: ExceptionReview.Kind.NOT_AVAILABLE,
+    Administration.Status.AWAY: ExceptionReview.Kind.AWAY,
+    Administration.Status.ASLEEP: ExceptionReview.Kind.OTHER,
+    Administration.Status.OTHER: ExceptionReview.Kind.OTHER,
+}
+
+
+def exception_kind_for_dose(*, dose: ScheduledDose, now: dt.datetime) -> str | None:
+    """Missed or away, or None when the dose is no exception (yet)."""
+    if dose.status == ScheduledDose.Status.AWAY:
+        return ExceptionReview.Kind.AWAY
+    state = dose_state(
+        status=dose.status,
+        window_start=dose.window_start,
+        window_end=dose.window_end,
+        late_limit=dt.timedelta(minutes=dose.resident.facility.late_limit_minutes),
+        now=now,
+    )
+    return ExceptionReview.Kind.MISSED if state == DoseState.MISSED else None
+
+
+def exception_kind_for_administration(*, administration: Administration) -> str | None:
+    """Not given (by its reason), or late, or None for a dose given on time."""
+    if administration.is_entered_in_error:
+        return None
+    if administration.status in NOT_GIVEN_KINDS:
+        return NOT_GIVEN_KINDS[administration.status]
+    return ExceptionReview.Kind.LATE if administration.is_late else None
+
+
+@transaction.atomic
+def exception_acknowledge(
+    *,
+    user: User,
+    note: str,
+    now: dt.datetime,
+    scheduled_dose: ScheduledDose | None = None,
+    administration: Administration | None = None,
+    concern: ConcernReport | None = None,
+    physician_notified: bool = False,
+    family_notified: bool = False,
+) -> ExceptionReview:
+    """A nurse of the resident's community acknowledges one exception, with a note.
+
+    Give exactly one subject. Each is acknowledged once: the subject row is locked, and
+    the database keeps one review per subject.
+    """
+    subjects = [s for s in (scheduled_dose, administration, concern) if s is not None]
+    if len(subjects) != 1:
+        raise ReviewInvalid("Acknowledge one dose, record or concern report at a time.")
+    if user.role != User.Role.NURSE or not user.is_active:
+        raise ReviewNotPermitted("Only a nurse acknowledges an exception.")
+    subject = (
+        type(subjects[0])
+        .objects.select_for_update(of=("self",))
+        .select_related("resident__facility")
+        .get(pk=subjects[0].pk)
+    )
+    resident = subject.resident
+    if not user.memberships.filter(facility_id=resident.facility_id).exists():
+        raise ReviewNotPermitted("You are not a member of this resident's community.")
+    if not note.strip():
+        raise ReviewInvalid("Write what you did about it.", field="note")
+
+    if isinstance(subject, ScheduledDose):
+        kind = exception_kind_for_dose(dose=subject, now=now)
+        subject_field = "scheduled_dose"
+    elif isinstance(subject, Administration):
+        kind = exception_kind_for_administration(administration=subject)
+        subject_field = "administration"
+    else:
+        kind = ExceptionReview.Kind.CONCERN
+        subject_field = "concern"
+        if subject.acknowledged_at is not None:
+            raise AlreadyReviewed(
+                f"Already acknowledged by {subject.acknowledged_by.signature_name}."
+            )
+    if kind is None:
+        raise ReviewInvalid("This is not an exception: nothing to acknowledge.")
+    existing = (
+        ExceptionReview.objects.filter(**{subject_field: subject})
+        .select_related("reviewed_by")
+        .first()
+    )
+    if existing is not None:
+        raise AlreadyReviewed(f"Already acknowledged by {existing.reviewed_by.signature_name}.")
+    if isinstance(subject, ConcernReport):
+        concern_acknowledge(report=subject, user=user, note=note, now=now)
+    try:
+        with transaction.atomic():
+            return ExceptionReview.objects.create(
+                kind=kind,
+                note=note.strip(),
+                physician_notified=physician_notified,
+                family_notified=family_notified,
+                reviewed_by=user,
+                reviewed_at=now,
+                **{subject_field: subject},
+            )
+    except IntegrityError:  # pragma: no cover - the row lock above makes this a backstop
+        raise AlreadyReviewed("Someone acknowledged it a moment ago.") from None

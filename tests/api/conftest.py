@@ -1,0 +1,99 @@
+"""The API's tests stand at ``AT`` (07:30 in Chicago, Friday 2026-11-20) with
+time_machine: the community's 08:00 dose is due then (window 07:00-09:00).
+
+Clients authenticate with a real token (``Authorization: Token ...``), as the
+pharmacies' and tablets' scripts do.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+
+import pytest
+import time_machine
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from mar.models import Order, ScheduledDose
+from mar.services.doses import doses_sync_for_order
+from staff.models import User
+from tests.factories import OrderFactory, StockItemFactory, UserFactory
+from tests.mar.conftest import NOW, Community
+
+AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(AT, tick=False) as traveller:
+        yield traveller
+
+
+def client_for(user: User) -> APIClient:
+    token, _ = Token.objects.get_or_create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def community(db) -> Community:
+    return Community()
+
+
+@pytest.fixture
+def api_as() -> Callable[[User], APIClient]:
+    return client_for
+
+
+@pytest.fixture
+def other(db) -> Community:
+    """Another community, whose records the first one's staff must never see."""
+    return Community()
+
+
+@pytest.fixture
+def administrator(community) -> User:
+    return UserFactory(
+        role=User.Role.ADMINISTRATOR, title="Administrator", facility=community.facility
+    )
+
+
+def stocked_order(community: Community, **fields) -> Order:
+    order = OrderFactory(resident=community.resident, **fields)
+    StockItemFactory(
+        cart=community.cart,
+        resident=community.resident,
+        medication=order.medication,
+        order=order,
+        quantity_on_hand=Decimal("30"),
+    )
+    doses_sync_for_order(order=order, now=AT)
+    return order
+
+
+def prn_order(community: Community, **fields) -> Order:
+    return stocked_order(
+        community,
+        frequency=Order.Frequency.PRN,
+        administration_times=[],
+        prn_min_interval_minutes=240,
+        prn_max_per_24h=3,
+        indication="Knee pain",
+        **fields,
+    )
+
+
+def due_dose(order: Order) -> ScheduledDose:
+    """The 08:00 dose, due at AT."""
+    return order.doses.order_by("scheduled_at").first()
+
+
+@pytest.fixture
+def order(community) -> Order:
+    return stocked_order(community)
+
+
+@pytest.fixture
+def dose(order) -> ScheduledDose:
+    return due_dose(order)
