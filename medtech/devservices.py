@@ -35,6 +35,9 @@ DATA_DIR = Path(os.environ.get("MEDTECH_DATA_DIR", BASE_DIR / ".data"))
 PG_DIR = DATA_DIR / "pg"
 REDIS_DIR = DATA_DIR / "redis"
 DATABASE_NAME = "medtech"
+# The suite runs two xdist workers, live servers with 50 client threads and Celery
+# workers at once; PostgreSQL's default of 100 connections is too few for that.
+MAX_CONNECTIONS = 300
 
 # pgserver asks platformdirs for a runtime folder; without XDG_RUNTIME_DIR (CI, root shells)
 # platformdirs warns on every import although its fallback is fine.
@@ -66,13 +69,13 @@ def _pid_alive(pid: int) -> bool:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 
-def _postgres_running_uri() -> str | None:
+def _postgres_running_uri(database: str = DATABASE_NAME) -> str | None:
     from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(PG_DIR)
     if info is None or not info.is_running() or info.status != "ready":
         return None
-    return info.get_uri(database=DATABASE_NAME)
+    return info.get_uri(database=database)
 
 
 def _postgres_start() -> str:
@@ -83,12 +86,31 @@ def _postgres_start() -> str:
     server = pgserver.get_server(PG_DIR, cleanup_mode=None)
     admin_uri = server.get_uri()
     with psycopg.connect(admin_uri, autocommit=True) as conn:
+        current = int(conn.execute("SHOW max_connections").fetchone()[0])
+    if current < MAX_CONNECTIONS:
+        from pgserver._commands import pg_ctl
+
+        with psycopg.connect(admin_uri, autocommit=True) as conn:
+            conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+        user = "pgserver" if os.geteuid() == 0 else None
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=PG_DIR, user=user, timeout=60)
+        admin_uri = _wait_for_postgres()
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
         ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     return server.get_uri(database=DATABASE_NAME)
+
+
+def _wait_for_postgres() -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if uri := _postgres_running_uri(database="postgres"):
+            return uri
+        time.sleep(0.1)
+    raise RuntimeError(f"embedded PostgreSQL did not come back; see {PG_DIR / 'log'}")
 
 
 def postgres_url(*, start: bool = True) -> str | None:

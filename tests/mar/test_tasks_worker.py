@@ -28,7 +28,7 @@ def worker():
 def run_twice(task) -> None:
     results = [task.delay(), task.delay()]
     for result in results:
-        result.get(timeout=30)
+        result.get(timeout=90)
 
 
 def test_a_real_worker_materializes_reminds_once_and_alerts_once(worker):
