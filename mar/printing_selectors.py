@@ -656,6 +656,12 @@ def _monthly_mar(
         for record in active_records
         if current[record.pk].status != record.status
     }
+    # Doses with a record marked entered in error: their cell carries the amended mark.
+    voided_doses = {
+        record.scheduled_dose_id
+        for record in records
+        if record.is_entered_in_error and record.scheduled_dose_id
+    }
     prn_given_by_order_day: dict[tuple[int, dt.date], int] = defaultdict(int)
     for record in active_records:
         values = current[record.pk]
@@ -674,6 +680,7 @@ def _monthly_mar(
                 doses=doses_by_order[order.pk],
                 amended=amendments.keys(),
                 status_overrides=status_overrides,
+                voided=voided_doses,
             )
         _, stops_at, _ = _active_span(order)
         blocks.append(
@@ -852,6 +859,7 @@ def _scheduled_rows(
     doses: list[DoseRow],
     amended: Iterable[int],
     status_overrides: dict[int, str],
+    voided: set[int],
 ) -> tuple[GridRow, ...]:
     """A row per time of day, a cell per day of the month."""
     zone = context.zone
@@ -893,7 +901,9 @@ def _scheduled_rows(
         if key is None:
             local = dose.scheduled_at.astimezone(zone)
             key = (local.date(), local.time().replace(second=0, microsecond=0))
-        recorded[key] = _dose_cell(dose, amended=amended, status_overrides=status_overrides)
+        recorded[key] = _dose_cell(
+            dose, amended=amended, status_overrides=status_overrides, voided=voided
+        )
 
     clocks = {clock for _, clock in pattern} | {clock for _, clock in recorded}
     if frequency is not None and frequency.kind in schedule.WALL_CLOCK_KINDS:
@@ -928,19 +938,23 @@ def _clock_label(clock: dt.time) -> str:
     return clock.strftime("%H:%M")
 
 
-def _dose_cell(dose: DoseRow, *, amended: set[int], status_overrides: dict[int, str]) -> Cell:
+def _dose_cell(
+    dose: DoseRow, *, amended: set[int], status_overrides: dict[int, str], voided: set[int]
+) -> Cell:
+    corrected = dose.record_id in amended or dose.id in voided
     if dose.record_id is not None:
-        mark = (LATE_MARK if dose.record_is_late else "") + (
-            AMENDED_MARK if dose.record_id in amended else ""
-        )
+        mark = (LATE_MARK if dose.record_is_late else "") + (AMENDED_MARK if corrected else "")
         status = status_overrides.get(dose.record_id, dose.record_status)
         if status == Administration.Status.GIVEN:
             return Cell(CellState.GIVEN, dose.record_initials or "", mark)
         return Cell(CellState.NOT_GIVEN, NOT_GIVEN_CODES[status], mark)
+    mark = AMENDED_MARK if corrected else ""
     if dose.status == ScheduledDose.Status.AWAY:
-        return Cell(CellState.NOT_GIVEN, NOT_GIVEN_CODES[Administration.Status.AWAY])
+        return Cell(CellState.NOT_GIVEN, NOT_GIVEN_CODES[Administration.Status.AWAY], mark)
     if dose.is_missed:
-        return Cell(CellState.MISSED, MISSED_CODE)
+        return Cell(CellState.MISSED, MISSED_CODE, mark)
+    if mark:
+        return Cell(CellState.OPEN, "", mark)
     return OPEN_CELL
 
 

@@ -43,6 +43,10 @@ from tests.factories import (
     UserFactory,
 )
 
+# One xdist worker takes the whole module, so the month is rendered once, not once per
+# worker.
+pytestmark = pytest.mark.xdist_group("print-pdf")
+
 CHICAGO = ZoneInfo("America/Chicago")
 MONTH = Month(dt.date(2026, 11, 1))
 # Friday Nov 20, 12:00 in Chicago: the month is printed two thirds of the way through.
@@ -377,8 +381,9 @@ def test_it_marks_missed_doses_and_late_ones(printed):
 
     # Never charted: closed as missed by the job.
     assert cell_text(words, medication="Metformin", row="20:00", day=4) == "M"
-    # Entered in error and never charted again: pending past its late limit.
-    assert cell_text(words, medication="Lisinopril", row="08:00", day=4) == "M"
+    # Entered in error and never charted again: pending past its late limit, with the
+    # mark that sends the reader to the amendment on the notes page.
+    assert cell_text(words, medication="Lisinopril", row="08:00", day=4) == "M\u2020"
     # Given after its window: initials with the late mark.
     assert cell_text(words, medication="Metformin", row="20:00", day=3) == "DB*"
 

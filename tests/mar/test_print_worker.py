@@ -30,7 +30,8 @@ def worker(settings, tmp_path):
     Redis (its database number comes from the xdist worker's) never takes its tasks."""
     settings.MEDIA_ROOT = tmp_path / "media"
     queue = f"print-tests-{uuid.uuid4().hex}"
-    default_queue = app.conf.task_default_queue
+    queues = app.amqp.queues
+    default_queue, consume_from = app.conf.task_default_queue, queues._consume_from
     app.conf.task_default_queue = queue
     try:
         with start_worker(
@@ -43,7 +44,11 @@ def worker(settings, tmp_path):
         ) as running:
             yield running
     finally:
+        # A worker's -Q is remembered on the app's queues: undo it, or the next test's
+        # worker would listen to this queue alone.
         app.conf.task_default_queue = default_queue
+        queues._consume_from = consume_from
+        queues.pop(queue, None)
 
 
 def community(residents: int):
