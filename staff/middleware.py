@@ -25,7 +25,6 @@ import datetime as dt
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -69,14 +68,14 @@ def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _on_sign_in(sender, request: HttpRequest | None = None, user=None, **kwargs) -> None:
+def on_sign_in(sender, request: HttpRequest | None = None, user=None, **kwargs) -> None:
     if request is None or user is None:
         return
     services.session_unlock(session=request.session)
     request.tablet_signed_in = user
 
 
-def _on_sign_out(sender, request: HttpRequest | None = None, user=None, **kwargs) -> None:
+def on_sign_out(sender, request: HttpRequest | None = None, user=None, **kwargs) -> None:
     if request is not None and user is not None:
         request.tablet_signed_out = user
 
@@ -90,8 +89,6 @@ def _exempt_paths() -> tuple[str, ...]:
 class TabletLockMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        user_logged_in.connect(_on_sign_in, dispatch_uid="staff.middleware.sign_in")
-        user_logged_out.connect(_on_sign_out, dispatch_uid="staff.middleware.sign_out")
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if services.session_is_locked(session=request.session) and not self._is_exempt(request):
