@@ -10,10 +10,12 @@ from inventory.models import (
     StockTransaction,
 )
 from mar.admin import ReadOnlyAdmin
+from medtech.admin_scope import FacilityScopedAdmin
 
 
 @admin.register(MedCart)
-class MedCartAdmin(admin.ModelAdmin):
+class MedCartAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("facility",)
     list_display = ["name", "facility", "unit", "is_active"]
     list_filter = ["facility", "is_active"]
     search_fields = ["name"]
@@ -22,6 +24,7 @@ class MedCartAdmin(admin.ModelAdmin):
 
 @admin.register(CartAssignment)
 class CartAssignmentAdmin(ReadOnlyAdmin):
+    facility_paths = ("cart__facility",)
     list_display = ["cart", "user", "started_at", "ended_at"]
     ordering = ["-started_at", "id"]
 
@@ -41,6 +44,7 @@ class StockTransactionInline(admin.TabularInline):
 
 @admin.register(StockItem)
 class StockItemAdmin(ReadOnlyAdmin):
+    facility_paths = ("cart__facility",)
     list_display = ["medication", "resident", "cart", "quantity_on_hand", "unit", "expires_on"]
     list_filter = ["cart", "package"]
     search_fields = ["medication__generic_name", "resident__last_name", "rx_number", "lot"]
@@ -51,6 +55,7 @@ class StockItemAdmin(ReadOnlyAdmin):
 
 @admin.register(StockTransaction)
 class StockTransactionAdmin(ReadOnlyAdmin):
+    facility_paths = ("stock_item__cart__facility",)
     list_display = ["stock_item", "kind", "quantity", "balance_after", "performed_by", "created_at"]
     list_filter = ["kind"]
     ordering = ["-created_at", "id"]
@@ -70,6 +75,7 @@ class ControlledCountLineInline(admin.TabularInline):
 
 @admin.register(ControlledCount)
 class ControlledCountAdmin(ReadOnlyAdmin):
+    facility_paths = ("cart__facility",)
     list_display = ["cart", "started_at", "outgoing_user", "incoming_user", "status"]
     list_filter = ["status"]
     ordering = ["-started_at", "id"]
@@ -78,6 +84,7 @@ class ControlledCountAdmin(ReadOnlyAdmin):
 
 @admin.register(ReorderRequest)
 class ReorderRequestAdmin(ReadOnlyAdmin):
+    facility_paths = ("resident__facility",)
     list_display = ["medication", "resident", "status", "requested_by", "requested_at"]
     list_filter = ["status"]
     ordering = ["-requested_at", "id"]

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from medtech.triggers import append_only
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -165,6 +167,15 @@ class StockTransaction(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["stock_item", "created_at"])]
+        # Append-only; the one permitted change is a transfer's out-row getting its
+        # in-row as pair (written after it, stock_transfer), once, nothing else changing.
+        triggers = append_only(
+            "stock_transaction",
+            settable_once=(
+                "transfer_pair_id",
+                "OLD.transfer_pair_id IS NULL AND NEW.transfer_pair_id IS NOT NULL",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity} ({self.stock_item_id})"

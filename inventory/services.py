@@ -32,8 +32,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from django.contrib.auth.hashers import check_password
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 
@@ -49,13 +48,17 @@ from inventory.models import (
 from inventory.selectors import facility_supplies, quantity_text
 from mar.models import Administration, Medication, Notification, Order
 from mar.services.notifications import notifications_create
+from medtech import permissions
+from medtech.audit import audit_write
+from medtech.permissions import Area
 from residents.models import Facility, Resident
 from staff.models import FacilityMembership, User
 from staff.selectors import nurses_by_facility
-from staff.services import PIN_PATTERN, PinError, user_pin_verify
+from staff.services import PinError, user_signature_verify
 
-MANAGERS = (User.Role.NURSE, User.Role.ADMINISTRATOR)
-HANDLERS = (User.Role.MED_TECH, User.Role.NURSE, User.Role.ADMINISTRATOR)
+# Who may do what is decided by the project's permission matrix (medtech.permissions).
+MANAGERS = permissions.roles_for(Area.STOCK_MANAGE)
+HANDLERS = permissions.roles_for(Area.STOCK_HANDLE)
 MAX_QUANTITY = Decimal("9999999")
 
 
@@ -126,7 +129,7 @@ def _check_member(user: User, facility_id: int) -> None:
 
 
 def _check_role(user: User, roles: tuple[str, ...], what: str) -> None:
-    if user.role not in roles:
+    if not (user.is_active and user.role in roles):
         who = " and ".join(
             {"med_tech": "med techs", "nurse": "nurses", "administrator": "administrators"}[r]
             for r in roles
@@ -143,17 +146,11 @@ def _check_signature(*, user: User, secret: str, now: dt.datetime, field: str) -
     name = _name(user)
     if not secret:
         raise SignatureRefused(f"{name} must sign with their own PIN or password.", field=field)
-    if PIN_PATTERN.fullmatch(secret):
-        try:
-            user_pin_verify(user=user, pin=secret, now=now)
-        except PinError as error:
-            raise SignatureRefused(str(error), field=field) from None
-        return
-    if not check_password(secret, user.password):
-        raise SignatureRefused(
-            f"That is not {name}'s password. {name} types their own PIN or password.",
-            field=field,
-        )
+    try:
+        # Shared accounts never sign; wrong PINs and passwords pause signing alike.
+        user_signature_verify(user=user, secret=secret, now=now)
+    except PinError as error:
+        raise SignatureRefused(str(error), field=field) from None
 
 
 def _check_witness(
@@ -251,6 +248,23 @@ def _move(
     )
     StockItem.objects.filter(pk=item.pk).update(quantity_on_hand=F("quantity_on_hand") + quantity)
     item.quantity_on_hand = balance
+    if administration is None:
+        # Charting and its undo are audited by their own services (mar.services).
+        audit_write(
+            actor=by,
+            action=f"stock.{kind}",
+            target=row,
+            resident=item.resident_id,
+            facility=item.cart.facility_id,
+            after={
+                "stock_item": item.pk,
+                "quantity": quantity,
+                "balance_after": balance,
+                "witness": witness.pk if witness else None,
+            },
+            reason=reason,
+            now=now,
+        )
     return row
 
 
@@ -619,38 +633,58 @@ def stock_transfer(
     return out, into
 
 
+# Picks the usable item that expires first, locks it and takes the dose off in one
+# statement. A row another chart changed while we waited for its lock is checked again
+# (still unexpired, still enough left) before it is taken; otherwise the next one is.
+_TAKE_SQL = """
+UPDATE inventory_stockitem SET quantity_on_hand = quantity_on_hand - %(quantity)s
+WHERE id = (
+    SELECT id FROM inventory_stockitem
+    WHERE resident_id = %(resident)s AND medication_id = %(medication)s
+      AND expires_on >= %(today)s AND quantity_on_hand >= %(quantity)s
+    ORDER BY expires_on, received_at, id
+    LIMIT 1
+    FOR UPDATE
+)
+RETURNING id, quantity_on_hand
+"""
+
+
 def stock_take_for_administration(
     *, administration: Administration, quantity: Decimal, today: dt.date, now: dt.datetime
 ) -> StockTransaction:
     """Take a given dose off the resident's stock: the usable item that expires first.
 
     Runs inside the charting transaction. Expired items and items without enough left
-    are passed over; with none usable the dose cannot be charted as given.
+    are passed over; with none usable the dose cannot be charted as given. Two
+    statements: the item's UPDATE (which chooses and locks it) and the ledger row.
     """
     order = administration.order
-    candidates = (
-        StockItem.objects.select_for_update(of=("self",))
-        .filter(
-            resident_id=administration.resident_id,
-            medication_id=order.medication_id,
-            expires_on__gte=today,
-            quantity_on_hand__gte=quantity,
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TAKE_SQL,
+            {
+                "quantity": quantity,
+                "resident": administration.resident_id,
+                "medication": order.medication_id,
+                "today": today,
+            },
         )
-        .order_by("expires_on", "received_at", "id")
-    )
-    item = candidates.select_related("medication").first()
-    if item is None:
+        taken = cursor.fetchone()
+    if taken is None:
         raise StockUnavailable(
             f"No usable {order.medication} for this resident on the cart (none left, or "
             "only expired stock). Chart the dose as not available."
         )
-    return _move(
-        item=item,
+    item_id, balance = taken
+    return StockTransaction.objects.create(
+        stock_item_id=item_id,
         kind=StockTransaction.Kind.ADMINISTER,
         quantity=-quantity,
-        by=administration.administered_by,
-        now=now,
+        balance_after=balance,
+        performed_by=administration.administered_by,
         administration=administration,
+        created_at=now,
     )
 
 
@@ -738,6 +772,14 @@ def count_start(
         ControlledCountLine(count=count, stock_item=item, expected_quantity=item.quantity_on_hand)
         for item in items
     )
+    audit_write(
+        actor=by,
+        action="count.start",
+        target=count,
+        facility=facility_id,
+        after={"outgoing_user": outgoing_user.pk, "incoming_user": incoming_user.pk},
+        now=now,
+    )
     return count
 
 
@@ -798,6 +840,14 @@ def count_sign(
         if discrepant:
             _notify_discrepancy(count=count, lines=discrepant, now=now)
     count.save(update_fields=[f"{side}_signed_at", "status"])
+    audit_write(
+        actor=person,
+        action="count.sign",
+        target=count,
+        facility=count.cart.facility_id,
+        after={"side": side, "status": count.status, "counted": counted},
+        now=now,
+    )
     return count
 
 
@@ -846,12 +896,23 @@ def count_cancel(*, count: ControlledCount, by: User, now: dt.datetime) -> Contr
     _check_member(by, count.cart.facility_id)
     if count.status != ControlledCount.Status.IN_PROGRESS:
         raise CountClosed(f"This count is {count.get_status_display().lower()}; it is closed.")
-    if by.pk not in (count.outgoing_user_id, count.incoming_user_id) and by.role not in MANAGERS:
+    if by.pk not in (count.outgoing_user_id, count.incoming_user_id) and not permissions.can(
+        by, Area.STOCK_MANAGE
+    ):
         raise StockNotPermitted("Only the two counters or a nurse can cancel this count.")
     count.status = ControlledCount.Status.CANCELLED
     count.cancelled_by = by
     count.cancelled_at = now
     count.save(update_fields=["status", "cancelled_by", "cancelled_at"])
+    audit_write(
+        actor=by,
+        action="count.cancel",
+        target=count,
+        facility=count.cart.facility_id,
+        before={"status": ControlledCount.Status.IN_PROGRESS},
+        after={"status": count.status},
+        now=now,
+    )
     return count
 
 
@@ -872,8 +933,12 @@ def count_resolve(
     """
     count = _lock_count(count)
     _check_member(by, count.cart.facility_id)
-    if by.role != User.Role.NURSE:
-        raise StockNotPermitted("Only a nurse can resolve a count discrepancy.")
+    permissions.require(
+        by,
+        Area.COUNT_RESOLVE,
+        error=StockNotPermitted,
+        message="Only a nurse can resolve a count discrepancy.",
+    )
     if count.status != ControlledCount.Status.DISCREPANCY:
         raise CountClosed(
             f"This count is {count.get_status_display().lower()}; nothing to resolve."
@@ -908,6 +973,16 @@ def count_resolve(
     count.resolved_at = now
     count.resolution_note = note
     count.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+    audit_write(
+        actor=by,
+        action="count.resolve",
+        target=count,
+        facility=count.cart.facility_id,
+        before={"status": ControlledCount.Status.DISCREPANCY},
+        after={"status": count.status, "adjust_to_count": adjust_to_count},
+        reason=note,
+        now=now,
+    )
     return count
 
 
@@ -928,7 +1003,7 @@ def reorder_request(
     _check_role(by, MANAGERS, "request refills")
     try:
         with transaction.atomic():
-            return ReorderRequest.objects.create(
+            request = ReorderRequest.objects.create(
                 resident=resident,
                 medication=medication,
                 order=order,
@@ -936,6 +1011,16 @@ def reorder_request(
                 requested_by=by,
                 requested_at=now,
             )
+            audit_write(
+                actor=by,
+                action="reorder.request",
+                target=request,
+                resident=resident,
+                after={"medication": medication.pk, "order": order.pk if order else None},
+                reason=request.note,
+                now=now,
+            )
+            return request
     except IntegrityError:
         open_request = (
             ReorderRequest.objects.filter(
@@ -972,6 +1057,16 @@ def reorder_mark_received(
     if note := (note or "").strip():
         request.note = f"{request.note}\n{note}".strip()
     request.save(update_fields=["status", "received_by", "received_at", "note"])
+    audit_write(
+        actor=by,
+        action="reorder.received",
+        target=request,
+        resident=request.resident,
+        before={"status": ReorderRequest.Status.REQUESTED},
+        after={"status": request.status},
+        reason=note,
+        now=now,
+    )
     return request
 
 

@@ -23,12 +23,14 @@ from inventory import forms, selectors, services
 from inventory.http import status_for_stock_error
 from inventory.models import ControlledCount, StockItem
 from mar.models import Medication, Order
+from medtech import permissions
+from medtech.permissions import Area
 from residents.models import Facility, Resident
 from staff.models import User
 
 
 def _is_manager(user: User) -> bool:
-    return user.role in services.MANAGERS
+    return permissions.can(user, Area.STOCK_MANAGE)
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -421,7 +423,7 @@ def _count_context(request: HttpRequest, count: ControlledCount) -> dict:
         "is_finished": count.status
         not in (ControlledCount.Status.IN_PROGRESS, ControlledCount.Status.CANCELLED),
         "discrepant": sum(1 for line in lines if _counted(line) and line.is_discrepancy),
-        "can_resolve": request.user.role == User.Role.NURSE
+        "can_resolve": permissions.can(request.user, Area.COUNT_RESOLVE)
         and count.status == ControlledCount.Status.DISCREPANCY,
         "resolve_form": forms.CountResolveForm(),
     }
@@ -490,6 +492,9 @@ def count_cancel(request: HttpRequest, count_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def count_resolve(request: HttpRequest, count_id: uuid.UUID) -> HttpResponse:
     shift_count = selectors.count_for_user(user=request.user, public_id=count_id)
+    permissions.require(
+        request.user, Area.COUNT_RESOLVE, message="Only a nurse can resolve a count discrepancy."
+    )
     form = forms.CountResolveForm(request.POST)
     context = _count_context(request, shift_count) | {"resolve_form": form}
     if not form.is_valid():
@@ -543,6 +548,7 @@ def _reorders_page(facility: Facility) -> str:
 @login_required
 @require_POST
 def reorder_request(request: HttpRequest) -> HttpResponse:
+    permissions.require(request.user, Area.STOCK_MANAGE, "request refills")
     form = forms.ReorderRequestForm(request.POST)
     if not form.is_valid():
         raise Http404("No such resident or medication.")
@@ -577,6 +583,7 @@ def reorder_request(request: HttpRequest) -> HttpResponse:
 @require_POST
 def reorder_received(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     refill = selectors.reorder_request_for_user(user=request.user, public_id=request_id)
+    permissions.require(request.user, Area.STOCK_MANAGE, "mark refills received")
     try:
         services.reorder_mark_received(request=refill, by=request.user, now=timezone.now())
     except services.StockError as error:

@@ -1,5 +1,7 @@
-"""Back-office views. Legal records (administrations, amendments) are read-only here:
-corrections go through the amendment service, never an edit in the admin."""
+"""Back-office views. Legal records (administrations, amendments, effectiveness checks,
+their chain seals) are read-only here: corrections go through the amendment service, never
+an edit in the admin; the database refuses UPDATE and DELETE on them anyway
+(``medtech.triggers``)."""
 
 from django.contrib import admin
 
@@ -11,11 +13,13 @@ from mar.models import (
     Medication,
     Notification,
     Order,
+    RecordSeal,
     ScheduledDose,
 )
+from medtech.admin_scope import FacilityScopedAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(FacilityScopedAdmin, admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -36,6 +40,7 @@ class MedicationAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
+    facility_paths = ("resident__facility",)
     list_display = ["resident", "medication", "dose_amount", "dose_unit", "frequency", "status"]
     list_filter = ["status", "frequency", "route"]
     search_fields = ["resident__last_name", "medication__generic_name", "rx_number"]
@@ -45,6 +50,7 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(ScheduledDose)
 class ScheduledDoseAdmin(ReadOnlyAdmin):
+    facility_paths = ("resident__facility",)
     list_display = ["order", "resident", "scheduled_at", "status"]
     list_filter = ["status"]
     date_hierarchy = "scheduled_at"
@@ -66,6 +72,7 @@ class AmendmentInline(admin.TabularInline):
 
 @admin.register(Administration)
 class AdministrationAdmin(ReadOnlyAdmin):
+    facility_paths = ("resident__facility",)
     list_display = [
         "resident",
         "order",
@@ -83,18 +90,25 @@ class AdministrationAdmin(ReadOnlyAdmin):
 
 @admin.register(Amendment)
 class AmendmentAdmin(ReadOnlyAdmin):
+    facility_paths = ("administration__resident__facility",)
     list_display = ["administration", "field", "old_value", "new_value", "amended_by"]
     ordering = ["-amended_at", "id"]
 
 
 @admin.register(EffectivenessCheck)
 class EffectivenessCheckAdmin(ReadOnlyAdmin):
+    facility_paths = ("administration__resident__facility",)
     list_display = ["administration", "result", "recorded_by", "recorded_at"]
     ordering = ["-recorded_at", "id"]
 
 
 @admin.register(ExceptionReview)
 class ExceptionReviewAdmin(ReadOnlyAdmin):
+    facility_paths = (
+        "scheduled_dose__resident__facility",
+        "administration__resident__facility",
+        "concern__resident__facility",
+    )
     list_display = ["kind", "reviewed_by", "reviewed_at", "physician_notified"]
     list_filter = ["kind"]
     ordering = ["-reviewed_at", "id"]
@@ -102,6 +116,15 @@ class ExceptionReviewAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
+    facility_paths = ("facility", "recipient__memberships__facility")
     list_display = ["recipient", "kind", "title", "created_at", "read_at"]
     list_filter = ["kind"]
     ordering = ["-created_at", "id"]
+
+
+@admin.register(RecordSeal)
+class RecordSealAdmin(ReadOnlyAdmin):
+    facility_paths = ("facility",)
+    list_display = ["facility", "sequence", "record_type", "record_id", "sealed_at"]
+    list_filter = ["record_type", "facility"]
+    ordering = ["facility", "-sequence", "id"]

@@ -15,6 +15,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
+from medtech.triggers import append_only
+
 USER = settings.AUTH_USER_MODEL
 
 
@@ -430,6 +432,19 @@ class Administration(models.Model):
             models.Index(fields=["order", "administered_at"]),
             models.Index(fields=["administered_by", "administered_at"]),
         ]
+        # The database refuses UPDATE and DELETE, with one exception: "entered in error"
+        # may go from false to true, nothing else changing in the same statement. The flag
+        # stays a column (rather than being derived from the ENTERED_IN_ERROR amendment)
+        # because the partial unique index "one active record per dose" needs it on this
+        # row; the amendment that sets it keeps who, when and why, is itself append-only
+        # and sealed, and verify_chain checks that flag and amendment agree.
+        triggers = append_only(
+            "administration",
+            settable_once=(
+                "is_entered_in_error",
+                "OLD.is_entered_in_error IS FALSE AND NEW.is_entered_in_error IS TRUE",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} {self.order} at {self.administered_at:%Y-%m-%d %H:%M}"
@@ -457,6 +472,7 @@ class EffectivenessCheck(models.Model):
                 name="effectiveness_result_valid",
             ),
         ]
+        triggers = append_only("effectiveness")
 
     def __str__(self) -> str:
         return f"{self.get_result_display()} ({self.administration_id})"
@@ -501,9 +517,56 @@ class Amendment(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["administration", "amended_at"])]
+        triggers = append_only("amendment")
 
     def __str__(self) -> str:
         return f"{self.get_field_display()}: {self.old_value!r} -> {self.new_value!r}"
+
+
+class RecordSeal(models.Model):
+    """One link of a facility's tamper-evident chain over its legal records.
+
+    ``record_hash`` is SHA-256 over a canonical serialization of the sealed record's
+    legal fields (``mar.services.chain``); ``chain_hash`` is SHA-256 over the previous
+    link's ``chain_hash`` followed by ``record_hash``. Sequences are gap-free per
+    facility: links are appended under the facility's advisory lock as the last
+    statement of the transaction that wrote the record. A link has no foreign key to its
+    record, so a record deleted behind the application's back leaves its seal behind.
+    """
+
+    class RecordType(models.TextChoices):
+        ADMINISTRATION = "administration", "Administration"
+        AMENDMENT = "amendment", "Amendment"
+
+    facility = models.ForeignKey(
+        "residents.Facility", on_delete=models.PROTECT, related_name="record_seals"
+    )
+    sequence = models.PositiveBigIntegerField()
+    record_type = models.CharField(max_length=16, choices=RecordType.choices)
+    record_id = models.BigIntegerField()
+    record_hash = models.CharField(max_length=64)
+    previous_hash = models.CharField(max_length=64)
+    chain_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "sequence"], name="record_seal_sequence_once"
+            ),
+            models.UniqueConstraint(
+                fields=["record_type", "record_id"], name="record_seal_record_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(record_type__in=["administration", "amendment"]),
+                name="record_seal_type_valid",
+            ),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="record_seal_sequence_1"),
+        ]
+        triggers = append_only("record_seal")
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.record_type} {self.record_id}"
 
 
 class ExceptionReview(models.Model):
@@ -786,3 +849,53 @@ class PrintJobPart(models.Model):
 
     def __str__(self) -> str:
         return f"Part {self.position} of {self.job_id}"
+
+
+class FollowUp(models.Model):
+    """What a nurse owes after a refused or held dose: notify the prescriber by a deadline
+    (the facility's ``refusal_followup_hours``). A task, not a record of care: it is opened
+    when the dose is charted, raised by the overdue job once its deadline passes, and done
+    when a nurse says what was done."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    administration = models.OneToOneField(
+        Administration, on_delete=models.PROTECT, related_name="followup"
+    )
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="followups"
+    )
+    opened_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    raised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the overdue job raised it to the nurses."
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="followups_done"
+    )
+    done_note = models.TextField(blank=True)
+    prescriber_notified = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_at__gt=F("opened_at")), name="followup_due_after_opened"
+            ),
+            models.CheckConstraint(
+                condition=Q(done_at__isnull=True, done_by__isnull=True, done_note="")
+                | (Q(done_at__isnull=False, done_by__isnull=False) & ~Q(done_note="")),
+                name="followup_done_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="followup_open_due", condition=Q(done_at__isnull=True)
+            ),
+            models.Index(fields=["resident", "opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up of {self.administration_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+    def is_overdue(self, now) -> bool:
+        return self.done_at is None and now > self.due_at

@@ -68,15 +68,39 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE_DEFAUL
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE_DEFAULT)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _SECURE_DEFAULT else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE_DEFAULT)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The preload directive only allows a submission to the browsers' list (hstspreload.org);
+# set SECURE_HSTS_PRELOAD=0 if the domain's subdomains cannot all be HTTPS.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_SECURE_DEFAULT)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp 4): only the app's own scripts, styles and
+# connections; no inline script, style or event handler anywhere (templates/ has none;
+# tests/browser/test_csp.py watches for violations). Photos may be data: or blob: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Automatic logoff (HIPAA 164.312(a)(2)(iii)): medtech.middleware.SessionTimeoutMiddleware
+# signs a session out after 10 minutes without activity (background polls do not count)
+# and 12 hours after sign-in whatever happens. The cookie lives as long as the longest.
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=10))
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,6 +116,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "template_partials",
+    "pgtrigger",
+    "axes",
+    "medtech",
     "staff",
     "residents",
     "mar",
@@ -99,18 +126,27 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "medtech.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the input: a NUL character is a 400, never a server error.
+    "medtech.input_guard.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signed-in responses are never stored by a browser or proxy; idle and 12-hour logoff.
+    "medtech.middleware.NoStoreMiddleware",
+    "medtech.middleware.SessionTimeoutMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "medtech.middleware.FacilityTimeZoneMiddleware",
     # After HtmxMiddleware: a locked tablet session reaches only the lock screen.
     "staff.middleware.TabletLockMiddleware",
+    # Last: turns a lockout flagged during sign-in into the answer (medtech.security).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "medtech.urls"
@@ -146,9 +182,11 @@ DATABASES["default"].update(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = _redis_url()
+# Nothing in the cache is a record: while Redis is down it answers "not cached" (see
+# medtech.cache) and sessions stay in PostgreSQL, so pages, charting and the API go on.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "medtech.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "TIMEOUT": 300,
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -168,6 +206,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Argon2id first; the others only check (and upgrade) older hashes. PINs use the same.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Axes watches every sign-in (password page, admin, API token, tablet PIN); the PIN
+# backend checks only a PIN (staff.backends).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "staff.backends.PinBackend",
+]
+# 5 failed sign-ins for one username from one address: that pair waits 15 minutes. Never
+# by address alone, which would lock out a whole community behind one network.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A fixed 15 minutes: tries during the pause are refused and audited, not counted.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "medtech.security.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "pin", "password", "witness_secret"]
+AXES_VERBOSE = False
+# A username longer than any can be is recorded cut short, not a server error.
+AXES_USERNAME_CALLABLE = "medtech.input_guard.axes_username"
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: none, the
+# client's address is REMOTE_ADDR). medtech.middleware.ClientAddressMiddleware puts the
+# client's address into REMOTE_ADDR, for the lockout and the audit trail alike.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "en-us"
 # Stored times are UTC; pages show each facility's own zone. TIME_ZONE (the variable)
@@ -246,8 +315,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message not acknowledged within the visibility timeout is delivered again (Redis has
+# no other way to notice a dead worker), so no task may be scheduled further ahead than
+# it: beat sends every job when it is due, and nothing uses countdown or eta
+# (tests/security/test_faults.py holds both to that).
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    # A request sending a task while Redis is down gives up quickly (medtech.celery.enqueue).
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+}
 # Every job is idempotent; none is scheduled further ahead than the visibility timeout.
 CELERY_BEAT_SCHEDULE = {
     "materialize-doses": {"task": "mar.materialize_doses", "schedule": 15 * 60},
@@ -255,6 +350,7 @@ CELERY_BEAT_SCHEDULE = {
     "close-missed-doses": {"task": "mar.close_missed_doses", "schedule": 60},
     "remind-prn-followups": {"task": "mar.remind_prn_followups", "schedule": 5 * 60},
     "remind-order-verifications": {"task": "mar.remind_order_verifications", "schedule": 10 * 60},
+    "raise-overdue-followups": {"task": "mar.raise_overdue_followups", "schedule": 5 * 60},
     "send-notification-emails": {"task": "mar.send_notification_emails", "schedule": 60},
     "remind-certification-expiry": {
         "task": "mar.remind_certification_expiry",
@@ -277,5 +373,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        # WeasyPrint logs each rendering step (hundreds per community print); axes logs
+        # every sign-in at INFO. Failures still come through at WARNING.
+        "weasyprint.progress": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -17,9 +17,14 @@ SECURE_HSTS_SECONDS = 0
 
 # Hashing cost is not what the tests measure; production keeps the strong hasher.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests move the clock by hours between requests; the automatic logoff has its own tests
+# (tests/security/test_auth_session.py), which turn it on with production's values.
+SESSION_IDLE_TIMEOUT = None
+SESSION_ABSOLUTE_TIMEOUT = None
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-_redis_db = 1 + int(_worker) % 15
+# MEDTECH_TEST_REDIS_DB picks the database outright (several checkouts sharing one server).
+_redis_db = int(os.environ.get("MEDTECH_TEST_REDIS_DB") or 1 + int(_worker) % 15)
 TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_redis_db}"))
 CACHES = {"default": {**CACHES["default"], "LOCATION": TEST_REDIS_URL}}
 CELERY_BROKER_URL = TEST_REDIS_URL
@@ -31,3 +36,6 @@ MEDIA_ROOT = BASE_DIR / ".data" / "test-media" / f"gw{_worker}"  # noqa: F405
 # databases apart (pytest-xdist then appends _gw0, _gw1, ...).
 if _suffix := os.environ.get("MEDTECH_TEST_DB_SUFFIX"):
     DATABASES["default"]["TEST"] = {"NAME": f"test_medtech_{_suffix}"}  # noqa: F405
+
+# The offline PIN verifier's PBKDF2 cost (600,000 rounds in production) is not under test.
+PIN_OFFLINE_ITERATIONS = 1_000

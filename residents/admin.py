@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from medtech.admin_scope import FacilityScopedAdmin
 from residents.models import (
     Allergy,
     ConcernReport,
@@ -24,7 +25,8 @@ class UnitInline(admin.TabularInline):
 
 
 @admin.register(Facility)
-class FacilityAdmin(admin.ModelAdmin):
+class FacilityAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("id",)
     list_display = ["name", "time_zone", "license_number", "requires_second_check"]
     search_fields = ["name", "license_number"]
     ordering = ["name", "id"]
@@ -32,7 +34,8 @@ class FacilityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("facility",)
     list_display = ["name", "facility"]
     list_filter = ["facility"]
     search_fields = ["name"]
@@ -40,7 +43,8 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("facility",)
     list_display = ["number", "unit", "cart", "facility"]
     list_filter = ["facility", "unit", "cart"]
     search_fields = ["number"]
@@ -60,7 +64,8 @@ class DiagnosisInline(admin.TabularInline):
 
 
 @admin.register(Resident)
-class ResidentAdmin(admin.ModelAdmin):
+class ResidentAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("facility",)
     list_display = ["last_name", "first_name", "room", "facility", "status", "code_status"]
     list_filter = ["facility", "status", "code_status"]
     search_fields = ["last_name", "first_name", "preferred_name", "room__number"]
@@ -71,7 +76,8 @@ class ResidentAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResidentAbsence)
-class ResidentAbsenceAdmin(admin.ModelAdmin):
+class ResidentAbsenceAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("resident__facility",)
     list_display = ["resident", "kind", "started_at", "expected_return_on", "ended_at"]
     list_filter = ["kind"]
     ordering = ["-started_at", "id"]
@@ -79,7 +85,8 @@ class ResidentAbsenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConcernReport)
-class ConcernReportAdmin(admin.ModelAdmin):
+class ConcernReportAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    facility_paths = ("resident__facility",)
     list_display = ["resident", "kind", "reported_by", "reported_at", "acknowledged_at"]
     list_filter = ["kind"]
     ordering = ["-reported_at", "id"]

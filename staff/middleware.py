@@ -82,7 +82,17 @@ def on_sign_out(sender, request: HttpRequest | None = None, user=None, **kwargs)
 
 def _exempt_paths() -> tuple[str, ...]:
     return tuple(
-        reverse(name) for name in ("staff:lock", "staff:unlock", "login", "logout", "healthz")
+        reverse(name)
+        for name in (
+            "staff:lock",
+            "staff:unlock",
+            "login",
+            "logout",
+            "healthz",
+            # A locked tablet still updates its service worker and reads the manifest.
+            "service_worker",
+            "manifest",
+        )
     )
 
 

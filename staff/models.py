@@ -1,8 +1,19 @@
 import uuid
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+# Usernames that name a role or a device, not a person (compared without case). Such an
+# account may exist only marked shared, and a shared account never charts or signs.
+GENERIC_USERNAMES = (
+    "admin", "administrator", "root", "superuser", "system", "nurse", "nurses", "rn", "lpn",
+    "tech", "medtech", "med_tech", "cma", "aide", "staff", "user", "users", "shared",
+    "test", "tester", "demo", "guest", "temp", "cart", "tablet", "kiosk", "frontdesk",
+    "office", "night", "day", "evening", "shift", "team", "everyone", "all",
+)  # fmt: skip
+GENERIC_USERNAME_REGEX = r"^(" + "|".join(GENERIC_USERNAMES) + r")$"
 
 
 class User(AbstractUser):
@@ -22,8 +33,24 @@ class User(AbstractUser):
     pin_hash = models.CharField(
         max_length=128, blank=True, help_text="Hash of the tablet quick-switch PIN."
     )
+    # The offline PIN switch (see staff.services.pin_offline_derive): the tablet checks a
+    # PIN against the verifier with WebCrypto; the key, never sent out, checks the
+    # signatures of doses charted offline under that PIN.
+    pin_offline_salt = models.CharField(max_length=32, blank=True)
+    pin_offline_iterations = models.PositiveIntegerField(default=0)
+    pin_offline_verifier = models.CharField(
+        max_length=64, blank=True, help_text="Sent to the cart's tablets for the offline switch."
+    )
+    pin_offline_key = models.CharField(
+        max_length=64, blank=True, help_text="Secret: checks offline charting signatures."
+    )
     facilities = models.ManyToManyField(
         "residents.Facility", through="FacilityMembership", related_name="staff", blank=True
+    )
+    is_shared_account = models.BooleanField(
+        default=False,
+        help_text="A shared or generic login (a role, a device, a test account): it may sign "
+        "in and read, never chart, witness or sign (see staff.selectors.user_signing_refusal).",
     )
 
     class Meta:
@@ -31,6 +58,12 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(role__in=["med_tech", "nurse", "administrator"]),
                 name="user_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_shared_account=True) | ~Q(username__iregex=GENERIC_USERNAME_REGEX),
+                name="user_generic_name_is_shared",
+                violation_error_message="A generic username (like nurse or admin) is only for "
+                "an account marked shared, which can never chart or sign. Use the person's name.",
             ),
             models.CheckConstraint(
                 condition=Q(initials__regex=r"^[A-Z]{1,3}[0-9]?$"),
@@ -41,11 +74,25 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return f"{self.get_full_name() or self.username} ({self.initials})"
 
+    def clean(self) -> None:
+        super().clean()
+        if not self.is_shared_account and is_generic_username(self.username):
+            raise ValidationError(
+                {
+                    "username": "This username names a role or a device, not a person. Use "
+                    "the person's own name (like mgarcia): every signature must be someone's."
+                }
+            )
+
     @property
     def signature_name(self) -> str:
         """The printed name of a signature: full name and title."""
         name = self.get_full_name() or self.username
         return f"{name}, {self.title}" if self.title else name
+
+
+def is_generic_username(username: str) -> bool:
+    return (username or "").strip().lower() in GENERIC_USERNAMES
 
 
 class FacilityMembership(models.Model):

@@ -3,6 +3,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Exists
+
+from medtech import permissions
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User
 
@@ -35,6 +38,19 @@ def facility_ids_by_user(*, user_ids: set[int]) -> dict[int, list[int]]:
     return by_user
 
 
+def user_signing_refusal(*, user: User) -> str | None:
+    """Why this account may not put a signature on anything (chart a dose, witness, sign a
+    count), or None. The one place of the rule "no shared or generic accounts sign"."""
+    if not user.is_active:
+        return "This account is deactivated."
+    if user.is_shared_account:
+        return (
+            f"{user.get_username()} is a shared account: it can read, but every dose, "
+            "witness and count is signed by a person under their own name."
+        )
+    return None
+
+
 def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> str | None:
     """Why this user may not chart a dose in this facility today, or None if they may.
 
@@ -42,18 +58,27 @@ def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> st
     a current license, who belong to the facility, chart doses (DESIGN: certification is
     the condition for doing the job).
     """
-    if not user.is_active:
-        return "This account is deactivated."
-    if not user.memberships.filter(facility_id=facility_id).exists():
-        return "You are not a member of this resident's community."
+    if refusal := user_signing_refusal(user=user):
+        return refusal
     kind = {
         User.Role.MED_TECH: Certification.Kind.MEDICATION_AIDE,
         User.Role.NURSE: Certification.Kind.NURSE_LICENSE,
     }.get(user.role)
+    # One query on the way to yes (every chart asks): the membership, and with it whether
+    # a current certification is on file. No row: not a member.
+    current = Certification.objects.filter(user=user, kind=kind or "", expires_on__gte=today)
+    member = list(
+        FacilityMembership.objects.filter(user=user, facility_id=facility_id)
+        .annotate(has_current=Exists(current))
+        .values_list("has_current", flat=True)[:1]
+    )
+    if not member:
+        return "You are not a member of this resident's community."
+    if (refused := permissions.refusal(user, permissions.Area.CHART, "chart doses")) is not None:
+        return refused
     if kind is None:
         return "Only med techs and nurses chart doses."
-    current = user.certifications.filter(kind=kind, expires_on__gte=today).exists()
-    if current:
+    if member[0]:
         return None
     latest = user.certifications.filter(kind=kind).order_by("-expires_on", "-id").first()
     label = Certification.Kind(kind).label.lower()

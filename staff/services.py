@@ -10,18 +10,29 @@ button) and is unlocked with a PIN.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from itertools import pairwise
 
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
 from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
+from medtech import security
+from medtech.audit import audit_write
 from staff.models import User
+from staff.selectors import user_signing_refusal
 
 PIN_PATTERN = re.compile(r"[0-9]{4,6}")
 
@@ -82,10 +93,49 @@ def pin_validate(*, pin: str) -> None:
         raise PinInvalid("A PIN can't be a run of digits (like 1234 or 4321). Choose another.")
 
 
-def user_set_pin(*, user: User, pin: str, password: str, pin_again: str | None = None) -> None:
+# PBKDF2-SHA256 iterations for the offline PIN check (OWASP's figure for SHA-256; the
+# setting PIN_OFFLINE_ITERATIONS may change it, e.g. fewer in tests). A four-digit PIN is
+# weak against anyone who copies a verifier: they are only sent to the tablets of the
+# user's own community, and PIN sign-in online keeps its attempt limit.
+PIN_OFFLINE_ITERATIONS = 600_000
+
+
+@dataclass(frozen=True)
+class PinOffline:
+    salt: str
+    iterations: int
+    verifier: str  # hex; the tablet compares what it derives from a typed PIN with this
+    key: str  # hex; server only: HMAC key for doses charted offline under this PIN
+
+
+def pin_offline_derive(*, pin: str, salt: str, iterations: int = 0) -> PinOffline:
+    """What the tablet's WebCrypto derives from a PIN too (static/js/offline.js):
+    T = PBKDF2-SHA256(pin, salt, iterations, 32 bytes); verifier = SHA-256("verify:" + T);
+    key = SHA-256("sign:" + T). Neither can be computed from the other without the PIN."""
+    iterations = iterations or getattr(settings, "PIN_OFFLINE_ITERATIONS", PIN_OFFLINE_ITERATIONS)
+    stretched = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt.encode(), iterations, 32)
+    return PinOffline(
+        salt=salt,
+        iterations=iterations,
+        verifier=hashlib.sha256(b"verify:" + stretched).hexdigest(),
+        key=hashlib.sha256(b"sign:" + stretched).hexdigest(),
+    )
+
+
+@transaction.atomic
+def user_set_pin(
+    *,
+    user: User,
+    pin: str,
+    password: str,
+    pin_again: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
     """Set or change the user's tablet PIN. Their current password proves it is them.
 
-    Only a hash of the PIN is stored (Django's password hasher), never the PIN.
+    Only a hash of the PIN is stored (Django's password hasher), never the PIN. The change
+    is audited (without any PIN material) at ``now``; callers that predate the audit trail
+    do not pass it, and get the clock's time.
     """
     # hashers.check_password, not user.check_password: no rehash of the password here.
     if not check_password(password, user.password):
@@ -96,7 +146,21 @@ def user_set_pin(*, user: User, pin: str, password: str, pin_again: str | None =
     if pin_again is not None and pin_again != pin:
         raise PinMismatch("The two PINs are different. Type the same PIN twice.")
     user.pin_hash = make_password(pin)
-    user.save(update_fields=["pin_hash"])
+    offline = pin_offline_derive(pin=pin, salt=secrets.token_hex(16))
+    user.pin_offline_salt = offline.salt
+    user.pin_offline_iterations = offline.iterations
+    user.pin_offline_verifier = offline.verifier
+    user.pin_offline_key = offline.key
+    user.save(
+        update_fields=[
+            "pin_hash",
+            "pin_offline_salt",
+            "pin_offline_iterations",
+            "pin_offline_verifier",
+            "pin_offline_key",
+        ]
+    )
+    audit_write(actor=user, action="user.pin_set", target=user, now=now or timezone.now())
     pin_attempts.reset(user=user)
 
 
@@ -108,12 +172,14 @@ def user_check_pin(*, user: User, pin: str) -> bool:
 
 
 class PinAttempts:
-    """Wrong PINs per user, in the cache (Redis): 5 within 15 minutes pause PIN sign-in
-    for that user for 15 minutes. Password sign-in is not affected.
+    """Wrong PINs and passwords typed as a signature (a witness, a count; see
+    ``user_signature_verify``), per user, in the cache (Redis): 5 within 15 minutes pause
+    that user's signing for 15 minutes.
 
-    Stored times come from the caller's ``now``; cache expiry only cleans up. A later
-    change may put django-axes here: callers use only ``locked_until``,
-    ``record_failure`` and ``reset``.
+    Signing in (the password page, the API token, the lock screen's PIN switch) is
+    counted by django-axes instead, per username and address (``user_pin_sign_in``):
+    a signature inside a service has no request, hence no address. Stored times come
+    from the caller's ``now``; cache expiry only cleans up.
     """
 
     max_failures = 5
@@ -185,6 +251,75 @@ def user_pin_verify(*, user: User, pin: str, now: dt.datetime) -> None:
     raise PinIncorrect(
         f"Wrong PIN for {name}. {tries_left} more {tries}, then PIN sign-in for them "
         f"pauses for {_minutes(pin_attempts.lockout)}."
+    )
+
+
+class SigningNotAllowed(PinError):
+    """A shared or generic account, or a deactivated one: it never signs."""
+
+
+def user_signature_verify(*, user: User, secret: str, now: dt.datetime) -> None:
+    """A signature (a witness, a count): ``secret`` is ``user``'s PIN or password.
+
+    Shared and generic accounts never sign (``staff.selectors.user_signing_refusal``).
+    Wrong PINs and wrong passwords count towards the same 15-minute pause.
+    """
+    if refusal := user_signing_refusal(user=user):
+        raise SigningNotAllowed(refusal)
+    if PIN_PATTERN.fullmatch(secret):
+        user_pin_verify(user=user, pin=secret, now=now)
+        return
+    name = _name(user)
+    if locked_until := pin_attempts.locked_until(user=user, now=now):
+        raise PinLockedOut(
+            f"Too many wrong PINs or passwords for {name}: signing for them is paused for "
+            f"{_minutes(locked_until - now)}.",
+            locked_until=locked_until,
+        )
+    if check_password(secret, user.password):
+        pin_attempts.reset(user=user)
+        return
+    if pin_attempts.record_failure(user=user, now=now) == 0:
+        raise PinLockedOut(
+            f"Too many wrong PINs or passwords for {name}: signing for them is paused for "
+            f"{_minutes(pin_attempts.lockout)}.",
+            locked_until=now + pin_attempts.lockout,
+        )
+    raise PinIncorrect(f"That is not {name}'s password. {name} types their own PIN or password.")
+
+
+def user_pin_sign_in(*, request: HttpRequest, user: User, pin: str, now: dt.datetime) -> None:
+    """The lock screen's PIN switch: check ``pin`` as a sign-in of ``user`` from this
+    request's device. Raises a PinError if refused.
+
+    It goes through ``authenticate`` (``staff.backends.PinBackend``), so django-axes counts
+    a wrong PIN like a wrong password: 5 for one username from one address pause every
+    sign-in of that username there for 15 minutes. The PIN is neither stored nor logged.
+    """
+    name = _name(user)
+    if not user.pin_hash:
+        raise PinNotSet(
+            f"{name} has no PIN yet. Sign in with password, then set a PIN on the My PIN page."
+        )
+    signed_in = authenticate(request, username=user.get_username(), pin_secret=pin)
+    if signed_in is not None and signed_in.pk == user.pk:
+        # A right PIN clears the wrong ones (a PIN switch's login() does it too).
+        axes_reset(ip=request.META.get("REMOTE_ADDR"), username=user.get_username())
+        return
+    if getattr(request, "axes_locked_out", False):
+        until = security.sign_in_paused_until(
+            username=user.get_username(), ip_address=request.META.get("REMOTE_ADDR"), now=now
+        )
+        raise PinLockedOut(
+            security.paused_message(request=request, username=user.get_username(), who=name),
+            locked_until=until or now + settings.AXES_COOLOFF_TIME,
+        )
+    failures = getattr(request, "axes_failures_since_start", None) or 0
+    tries_left = max(settings.AXES_FAILURE_LIMIT - failures, 1)
+    tries = "try" if tries_left == 1 else "tries"
+    raise PinIncorrect(
+        f"Wrong PIN for {name}. {tries_left} more {tries}, then signing in as them on this "
+        f"device pauses for {security.minutes_text(settings.AXES_COOLOFF_TIME)}."
     )
 
 

@@ -12,7 +12,8 @@ locked session gets elsewhere):
   session or CSRF token, so the page and what was typed on it stay usable). Another
   person: they are signed in (``django.contrib.auth.login``, a new session) and the page
   must be reloaded. JSON answers: 200 ``{"result": "unlocked" | "switched", "redirect":
-  next}``; 400 (wrong PIN, no PIN, not listed) or 429 (paused after 5 wrong PINs)
+  next}``; 400 (wrong PIN, no PIN, not listed) or 429 (that person's sign-in paused on
+  this device after 5 failed ones, PINs and passwords alike: django-axes)
   ``{"error": <code>, "message": ...}``. Otherwise a redirect to ``next``, or the lock
   screen again with the message.
 - ``GET/POST /me/pin/``  ``staff:pin``  set or change one's own PIN.
@@ -26,6 +27,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
@@ -36,6 +38,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medtech.middleware import session_start
+from medtech.security import paused_message
 from staff import selectors, services
 from staff.forms import PinForm, UnlockForm
 from staff.middleware import tablet_users_from_request, wants_json
@@ -86,6 +90,22 @@ def _lock_context(
         "error": error,
         "screen_locked": True,
     }
+
+
+class LoginView(auth_views.LoginView):
+    """The password sign-in. A username paused after 5 failed sign-ins from this device
+    (django-axes, see medtech.security) gets 429 and says for how long."""
+
+    template_name = "registration/login.html"
+
+    def form_invalid(self, form):
+        if getattr(self.request, "axes_locked_out", False):
+            message = paused_message(
+                request=self.request, username=self.request.POST.get("username", "")
+            )
+            context = self.get_context_data(form=form, lockout_message=message)
+            return self.render_to_response(context, status=429)
+        return super().form_invalid(form)
 
 
 @login_required
@@ -170,7 +190,9 @@ def unlock(request: HttpRequest) -> HttpResponseBase:
             "Sign in with password.",
         )
     try:
-        services.user_pin_verify(user=person, pin=form.cleaned_data["pin"], now=now)
+        services.user_pin_sign_in(
+            request=request, user=person, pin=form.cleaned_data["pin"], now=now
+        )
     except services.PinError as error:
         status = 429 if isinstance(error, services.PinLockedOut) else 400
         return refuse(_ERROR_CODES.get(type(error), "pin_refused"), str(error), status)
@@ -181,6 +203,16 @@ def unlock(request: HttpRequest) -> HttpResponseBase:
     else:
         request.tablet_pin_switch = True  # a PIN does not renew the tablet's 12 hours
         login(request, person, backend=PIN_BACKEND)
+        # Nor the session's: its 12 hours count from the password sign-in on this tablet.
+        signed_in_at = next(
+            (
+                t.signed_in_at
+                for t in tablet_users_from_request(request, now=now)
+                if t.public_id == person.public_id
+            ),
+            now,
+        )
+        session_start(session=request.session, now=now, started_at=signed_in_at)
         result = "switched"
     if wants_json(request):
         return JsonResponse({"result": result, "redirect": next_url})
