@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.utils import timezone
 
-from mar.models import Administration, EffectivenessCheck, Order, Vital
+from mar.models import Administration, EffectivenessCheck, Medication, Order, Route, Vital
 from residents.models import ConcernReport
 
 NOT_GIVEN_CHOICES = [
@@ -124,3 +126,315 @@ class ConcernForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}),
     )
     administration = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+# --- The nurse's screens -------------------------------------------------------------------
+
+WEEKDAY_CHOICES = [
+    (1, "Mon"),
+    (2, "Tue"),
+    (3, "Wed"),
+    (4, "Thu"),
+    (5, "Fri"),
+    (6, "Sat"),
+    (7, "Sun"),
+]
+COMPARATOR_CHOICES = [("", "—"), ("<", "below"), (">", "above")]
+VITAL_CHOICES = [("", "—"), *Vital.choices]
+
+
+def _local_instant(day: dt.date, clock: dt.time | None, zone: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, clock or dt.time(), tzinfo=zone).astimezone(dt.UTC)
+
+
+class OrderForm(forms.Form):
+    """A new order (or the new half of a change). Parses; ``order_create`` decides."""
+
+    medication = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Medication from the catalog",
+        empty_label="— New catalog entry (below) —",
+    )
+    new_generic_name = forms.CharField(required=False, max_length=120, label="Generic name")
+    new_brand_name = forms.CharField(required=False, max_length=120, label="Brand name")
+    new_strength = forms.CharField(required=False, max_length=60, label="Strength (e.g. 25 mg)")
+    new_form = forms.ChoiceField(
+        required=False, choices=[("", "—"), *Medication.Form.choices], label="Form"
+    )
+    new_ingredients = forms.CharField(
+        required=False, max_length=400, label="Active ingredients (comma-separated)"
+    )
+    dose_amount = forms.DecimalField(
+        max_digits=8, decimal_places=3, min_value=Decimal("0.001"), label="Dose"
+    )
+    dose_unit = forms.CharField(max_length=20, label="Unit (tablet, mL, units...)")
+    route = forms.ChoiceField(choices=Route.choices)
+    frequency = forms.ChoiceField(choices=Order.Frequency.choices)
+    administration_times = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Times (08:00, 20:00 or pass names AM, HS)",
+    )
+    days_of_week = forms.TypedMultipleChoiceField(
+        required=False,
+        coerce=int,
+        choices=WEEKDAY_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        label="Days of the week",
+    )
+    days_of_month = forms.CharField(
+        required=False, max_length=100, label="Days of the month (1, 15)"
+    )
+    interval = forms.IntegerField(required=False, min_value=1, max_value=168, label="Every N")
+    is_time_critical = forms.BooleanField(required=False, label="Time-critical (30-minute window)")
+    prn_min_interval_minutes = forms.IntegerField(
+        required=False, min_value=0, max_value=10080, label="PRN: minimum minutes between doses"
+    )
+    prn_max_per_24h = forms.IntegerField(
+        required=False, min_value=1, max_value=48, label="PRN: at most per 24 hours"
+    )
+    followup_minutes = forms.IntegerField(
+        required=False, min_value=5, max_value=1440, label="PRN: effectiveness follow-up (min)"
+    )
+    indication = forms.CharField(required=False, max_length=200, label="Indication / PRN reason")
+    hold_vital_1 = forms.ChoiceField(required=False, choices=VITAL_CHOICES, label="Hold if")
+    hold_comparator_1 = forms.ChoiceField(required=False, choices=COMPARATOR_CHOICES, label="is")
+    hold_limit_1 = forms.DecimalField(required=False, max_digits=6, decimal_places=1, label="Limit")
+    hold_vital_2 = forms.ChoiceField(required=False, choices=VITAL_CHOICES, label="or if")
+    hold_comparator_2 = forms.ChoiceField(required=False, choices=COMPARATOR_CHOICES, label="is")
+    hold_limit_2 = forms.DecimalField(required=False, max_digits=6, decimal_places=1, label="Limit")
+    required_vitals = forms.MultipleChoiceField(
+        required=False,
+        choices=Vital.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Vitals required before each dose",
+    )
+    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Starts on")
+    starts_time = forms.TimeField(
+        required=False, widget=forms.TimeInput(attrs={"type": "time"}), label="at"
+    )
+    ends_on = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Ends on"
+    )
+    ends_time = forms.TimeField(
+        required=False, widget=forms.TimeInput(attrs={"type": "time"}), label="at"
+    )
+    prescriber = forms.CharField(max_length=120)
+    rx_number = forms.CharField(required=False, max_length=40, label="Rx number")
+    instructions = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    allergy_override = forms.BooleanField(
+        required=False, label="I override the allergy warning, for the reason below"
+    )
+    allergy_override_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Override reason",
+    )
+
+    def __init__(self, *args, medications, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["medication"].queryset = medications
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("medication") and not (
+            data.get("new_generic_name") and data.get("new_strength") and data.get("new_form")
+        ):
+            raise forms.ValidationError(
+                "Choose a medication from the catalog, or give a new one's generic name, "
+                "strength and form."
+            )
+        if data.get("allergy_override") and not (data.get("allergy_override_reason") or "").strip():
+            self.add_error("allergy_override_reason", "Say why you override the allergy warning.")
+        raw_days = data.get("days_of_month") or ""
+        try:
+            data["days_of_month_list"] = [int(p) for p in raw_days.replace(" ", "").split(",") if p]
+        except ValueError:
+            self.add_error("days_of_month", "Days of the month are numbers, e.g. 1, 15.")
+        return data
+
+    def new_medication(self) -> dict | None:
+        data = self.cleaned_data
+        if data.get("medication"):
+            return None
+        return {
+            "generic_name": data["new_generic_name"].strip(),
+            "brand_name": data.get("new_brand_name", "").strip(),
+            "strength": data["new_strength"].strip(),
+            "form": data["new_form"],
+            "default_route": data["route"],
+            "ingredients": [
+                part.strip().lower()
+                for part in (data.get("new_ingredients") or "").split(",")
+                if part.strip()
+            ],
+        }
+
+    def order_values(self, *, zone: ZoneInfo) -> dict:
+        """The fields of ``order_create`` (only those the frequency uses are filled)."""
+        data = self.cleaned_data
+        frequency = data["frequency"]
+        times = [t.strip() for t in (data.get("administration_times") or "").split(",")]
+        uses_times = frequency in ("times_of_day", "days_of_week", "every_n_days", "monthly")
+        holds = []
+        for n in (1, 2):
+            vital, comparator, limit = (
+                data.get(f"hold_vital_{n}"),
+                data.get(f"hold_comparator_{n}"),
+                data.get(f"hold_limit_{n}"),
+            )
+            if vital and comparator and limit is not None:
+                holds.append({"vital": vital, "comparator": comparator, "limit": float(limit)})
+        ends_at = None
+        if data.get("ends_on"):
+            ends_at = _local_instant(data["ends_on"], data.get("ends_time"), zone)
+        is_prn = frequency == Order.Frequency.PRN
+        return {
+            "dose_amount": data["dose_amount"],
+            "dose_unit": data["dose_unit"].strip(),
+            "route": data["route"],
+            "instructions": data.get("instructions", "").strip(),
+            "indication": data.get("indication", "").strip(),
+            "frequency": frequency,
+            "administration_times": [t for t in times if t] if uses_times else [],
+            "days_of_week": list(data.get("days_of_week") or [])
+            if frequency == "days_of_week"
+            else [],
+            "days_of_month": data.get("days_of_month_list", []) if frequency == "monthly" else [],
+            "interval": data.get("interval")
+            if frequency in ("every_n_days", "every_n_hours")
+            else None,
+            "is_time_critical": bool(data.get("is_time_critical")),
+            "prn_min_interval_minutes": data.get("prn_min_interval_minutes") if is_prn else None,
+            "prn_max_per_24h": data.get("prn_max_per_24h") if is_prn else None,
+            "followup_minutes": data.get("followup_minutes") if is_prn else None,
+            "hold_parameters": holds,
+            "required_vitals": list(data.get("required_vitals") or []),
+            "starts_at": _local_instant(data["starts_on"], data.get("starts_time"), zone),
+            "ends_at": ends_at,
+            "prescriber": data["prescriber"].strip(),
+            "rx_number": data.get("rx_number", "").strip(),
+            "allergy_override_reason": data.get("allergy_override_reason", "").strip()
+            if data.get("allergy_override")
+            else "",
+        }
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VerifyForm(forms.Form):
+    checked_against_prescription = forms.BooleanField(
+        label="I checked this order against the prescription"
+    )
+    allergy_reviewed = forms.BooleanField(
+        required=False, label="I reviewed the allergy warning and the override reason"
+    )
+
+
+class ExceptionFilterForm(forms.Form):
+    facility = forms.UUIDField(required=False)
+    unit = forms.IntegerField(required=False, min_value=1)
+    cart = forms.UUIDField(required=False)
+    resident = forms.UUIDField(required=False)
+    staff = forms.UUIDField(required=False)
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any kind"),
+            ("missed", "Missed"),
+            ("late", "Late"),
+            ("refused", "Refused"),
+            ("held", "Held"),
+            ("not_available", "Not available"),
+            ("away", "Away"),
+            ("other", "Other not given"),
+            ("concern", "Concern report"),
+        ],
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("open", "Not reviewed"), ("acknowledged", "Reviewed"), ("all", "All")],
+    )
+    page = forms.IntegerField(required=False, min_value=1)
+
+
+class AcknowledgeForm(forms.Form):
+    keys = forms.MultipleChoiceField(required=False, choices=[])
+    note = forms.CharField(
+        max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up note"
+    )
+    physician_notified = forms.BooleanField(required=False, label="Physician notified")
+    family_notified = forms.BooleanField(required=False, label="Family notified")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Keys are checked against the user's communities by the selector, not here.
+        keys = self.data.getlist("keys") if hasattr(self.data, "getlist") else []
+        self.fields["keys"].choices = [(key, key) for key in keys[:500]]
+
+
+class FollowUpDoneForm(forms.Form):
+    note = forms.CharField(
+        max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), label="What was done"
+    )
+    prescriber_notified = forms.BooleanField(required=False, label="Prescriber notified")
+
+
+class AmendForm(forms.Form):
+    field = forms.ChoiceField(
+        choices=[
+            ("administered_at", "Time given"),
+            ("status", "Status"),
+            ("reason", "Reason"),
+            ("note", "Note"),
+            ("dose_amount", "Dose amount"),
+            ("entered_in_error", "Mark entered in error"),
+        ],
+        label="What to correct",
+    )
+    new_time = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Corrected time",
+    )
+    new_status = forms.ChoiceField(
+        required=False, choices=[("", "—"), *Administration.Status.choices], label="Status"
+    )
+    new_text = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Corrected reason, note or amount",
+    )
+    reason = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why is it corrected?"
+    )
+
+    def new_value(self, *, zone: ZoneInfo) -> str:
+        data = self.cleaned_data
+        if data["field"] == "administered_at":
+            if data.get("new_time") is None:
+                return ""
+            # The form read the wall clock in the server's zone; it is the facility's.
+            naive = data["new_time"]
+            if timezone.is_aware(naive):
+                naive = timezone.make_naive(naive)
+            return naive.replace(tzinfo=zone).isoformat()
+        if data["field"] == "status":
+            return data.get("new_status") or ""
+        return data.get("new_text") or ""
+
+
+class ReportForm(forms.Form):
+    facility = forms.UUIDField(required=False)
+    days = forms.TypedChoiceField(
+        required=False, coerce=int, choices=[(7, "7 days"), (30, "30 days"), (90, "90 days")]
+    )

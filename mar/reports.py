@@ -245,6 +245,20 @@ def render_count_sheet(sheet: CountSheet, *, rendered_at: datetime) -> bytes:
     )
 
 
+def render_face_sheet(sheet: Any, *, rendered_at: datetime) -> bytes:
+    """A resident's face sheet (``residents.selectors.FaceSheet``), one portrait page."""
+    return render_pdf(
+        "print/face_sheet.html",
+        {
+            "sheet": sheet,
+            "photo": photo_data_uri(sheet.photo),
+            "rendered_at": rendered_at,
+            "title": f"Face sheet - {sheet.name}",
+        },
+        zone=ZoneInfo(sheet.time_zone),
+    )
+
+
 def photo_data_uri(name: str) -> str:
     """A resident's photo, shrunk, as a data: URL (read through media storage), or ""."""
     if not name:
@@ -258,7 +272,8 @@ def photo_data_uri(name: str) -> str:
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=80)
     except Exception:  # a missing or broken photo prints as no photo
-        logger.warning("resident photo %s could not be read for printing", name)
+        # Not the file's name: an uploaded photo's name may be the resident's.
+        logger.warning("a resident photo could not be read for printing; printed without it")
         return ""
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 

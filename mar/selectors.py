@@ -12,8 +12,9 @@ from django.db.models import (
     CharField,
     DateTimeField,
     DurationField,
+    Exists,
     F,
-    Prefetch,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -283,37 +284,25 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     period = pass_period(
         pass_times=facility_pass_times(facility=facility), zone=facility.zone, now=now
     )
-    active_records = Prefetch(
-        "administrations",
-        queryset=Administration.objects.filter(is_entered_in_error=False).select_related(
-            "administered_by"
-        ),
-        to_attr="active_records",
+    # Whether the cart holds the medication (unexpired, some left) comes with each dose
+    # and each order, rather than in a query of its own.
+    stocked = StockItem.objects.filter(
+        resident=resident,
+        expires_on__gte=now.astimezone(facility.zone).date(),
+        quantity_on_hand__gt=0,
     )
-    doses = (
+    doses = list(
         _pass_doses(period=period, now=now, late_limit=late_limit)
         .filter(resident=resident)
         .select_related("order__medication")
-        .prefetch_related(active_records)
+        .annotate(is_stocked=Exists(stocked.filter(medication_id=OuterRef("order__medication_id"))))
         .order_by("scheduled_at", "order__medication__generic_name", "id")
     )
-    groups: dict[str, list[DoseCard]] = {"due": [], "late": [], "upcoming": [], "done": []}
-    for dose in doses:
-        state = dose_state(
-            status=dose.status,
-            window_start=dose.window_start,
-            window_end=dose.window_end,
-            late_limit=late_limit,
-            now=now,
-        )
-        record = dose.active_records[0] if dose.active_records else None
-        group = {DoseState.DUE: "due", DoseState.LATE: "late", DoseState.UPCOMING: "upcoming"}
-        groups[group.get(state, "done")].append(DoseCard(dose=dose, state=state, record=record))
 
     day_ago = now - dt.timedelta(hours=24)
     # One query for the orders without doses (active PRN, awaiting verification) and one
-    # for the records (PRN doses of the last 24 hours, anything still inside the undo
-    # window): the page's query count stays fixed and small.
+    # for the records (the pass's doses' records, PRN doses of the last 24 hours, anything
+    # still inside the undo window): the page's query count stays fixed and small.
     loose_orders = list(
         Order.objects.filter(resident=resident)
         .filter(
@@ -321,6 +310,7 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
             | Q(status=Order.Status.PENDING_VERIFICATION)
         )
         .select_related("medication")
+        .annotate(is_stocked=Exists(stocked.filter(medication_id=OuterRef("medication_id"))))
         .order_by("medication__generic_name", "id")
     )
     prn_orders = [order for order in loose_orders if order.status == Order.Status.ACTIVE]
@@ -332,7 +322,8 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     records = list(
         Administration.objects.filter(resident=resident, is_entered_in_error=False)
         .filter(
-            Q(
+            Q(scheduled_dose_id__in=[dose.pk for dose in doses])
+            | Q(
                 scheduled_dose__isnull=True,
                 status=Administration.Status.GIVEN,
                 administered_at__gt=day_ago,
@@ -342,6 +333,20 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
         .select_related("order__medication", "administered_by", "effectiveness")
         .order_by("administered_at", "id")
     )
+    # A dose has at most one active record (administration_one_active_per_dose).
+    record_of_dose = {record.scheduled_dose_id: record for record in records}
+    groups: dict[str, list[DoseCard]] = {"due": [], "late": [], "upcoming": [], "done": []}
+    group = {DoseState.DUE: "due", DoseState.LATE: "late", DoseState.UPCOMING: "upcoming"}
+    for dose in doses:
+        state = dose_state(
+            status=dose.status,
+            window_start=dose.window_start,
+            window_end=dose.window_end,
+            late_limit=late_limit,
+            now=now,
+        )
+        record = record_of_dose.get(dose.pk)
+        groups[group.get(state, "done")].append(DoseCard(dose=dose, state=state, record=record))
     prn_given = [
         record
         for record in records
@@ -374,15 +379,9 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
             )
         )
     followups_due = [record for record in prn_given if _followup_due(record, facility, now)]
-    orders = {card.dose.order for cards in groups.values() for card in cards} | set(prn_orders)
-    stocked_medications = set(
-        StockItem.objects.filter(
-            resident=resident,
-            expires_on__gte=now.astimezone(facility.zone).date(),
-            quantity_on_hand__gt=0,
-        ).values_list("medication_id", flat=True)
-    )
-    out_of_stock = {order.pk for order in orders if order.medication_id not in stocked_medications}
+    out_of_stock = {dose.order_id for dose in doses if not dose.is_stocked} | {
+        order.pk for order in prn_orders if not order.is_stocked
+    }
     for card in prn:
         card.has_stock = card.order.pk not in out_of_stock
     return ResidentPass(

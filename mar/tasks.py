@@ -7,7 +7,7 @@ it writes), so with acks_late a task redelivered after a worker died does no har
 from celery import shared_task
 from django.utils import timezone
 
-from mar.services import doses, notifications, printing, reminders
+from mar.services import doses, followups, notifications, printing, reminders
 
 
 @shared_task(name="mar.materialize_doses")
@@ -90,3 +90,8 @@ def refresh_downtime_sheets() -> int:
 @shared_task(name="mar.prune_print_files")
 def prune_print_files() -> int:
     return printing.print_files_prune(now=timezone.now())
+
+
+@shared_task(name="mar.raise_overdue_followups")
+def raise_overdue_followups() -> dict[str, int]:
+    return followups.followups_raise_overdue(now=timezone.now())

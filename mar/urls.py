@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mar.views import concerns, medpass, notifications, printing
+from mar.views import concerns, medpass, notifications, orders, printing, record, reports, review
 
 app_name = "mar"
 
@@ -37,6 +37,25 @@ urlpatterns = [
         medpass.record_effectiveness,
         name="record_effectiveness",
     ),
+    # The supervising nurse (issue 7): orders, the review, the record, reports.
+    path("orders/pending/", orders.orders_pending, name="orders_pending"),
+    path("orders/<uuid:order_id>/", orders.order_detail, name="order_detail"),
+    path("orders/<uuid:order_id>/verify/", orders.order_verify, name="order_verify"),
+    path("orders/<uuid:order_id>/hold/", orders.order_hold, name="order_hold"),
+    path("orders/<uuid:order_id>/resume/", orders.order_resume, name="order_resume"),
+    path(
+        "orders/<uuid:order_id>/discontinue/",
+        orders.order_discontinue,
+        name="order_discontinue",
+    ),
+    path("record/<uuid:resident_id>/", record.resident_record, name="resident_record"),
+    path("record/<uuid:resident_id>/orders/new/", orders.order_new, name="order_new"),
+    path("records/<uuid:record_id>/", record.administration_detail, name="administration_detail"),
+    path("review/", review.review_list, name="review"),
+    path("review/acknowledge/", review.review_acknowledge, name="review_acknowledge"),
+    path("review/followups/<uuid:followup_id>/done/", review.followup_done, name="followup_done"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/<slug:name>.csv", reports.report_csv, name="report_csv"),
     path("print/", printing.print_home, name="print_home"),
     path(
         "print/residents/<uuid:resident_id>/<str:month>/",

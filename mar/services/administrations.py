@@ -32,9 +32,12 @@ from mar.models import (
     Vital,
 )
 from mar.selectors import UNDO_WINDOW
+from mar.services.chain import chain_seal
+from medtech import permissions
+from medtech.audit import audit_write, snapshot
 from residents.models import Resident
 from staff.models import User
-from staff.selectors import user_charting_refusal
+from staff.selectors import user_charting_refusal, user_signing_refusal
 
 LATE_ENTRY_AFTER = dt.timedelta(minutes=30)
 DOCUMENT_BACK_AT_MOST = dt.timedelta(hours=24)
@@ -263,8 +266,9 @@ def administration_record(
             "override_reason": override_reason.strip(),
         }
     )
-    if replay := _replay(key=key, fingerprint=fingerprint):
-        return replay
+    # No replay lookup here: a retry finds its record under the dose's lock (or the
+    # order's, for PRN) in ``_record``, and a key reused anywhere else fails the unique
+    # key on insert and is answered below. A new request (nearly all) saves the query.
     if scanned_code.strip():
         scanned_order = scheduled_dose.order if scheduled_dose else order
         if not scan_matches(order=scanned_order, code=scanned_code):
@@ -274,7 +278,7 @@ def administration_record(
             )
     try:
         with transaction.atomic():
-            return _record(
+            result = _record(
                 user=user,
                 key=key,
                 fingerprint=fingerprint,
@@ -291,6 +295,9 @@ def administration_record(
                 override_by=override_by,
                 override_reason=override_reason.strip(),
             )
+            if result.created:
+                _audit_and_seal(result.administration, user=user, now=now)
+            return result
     except IntegrityError as error:
         # Two requests with one key raced past the replay check: the first one won.
         if replay := _replay(key=key, fingerprint=fingerprint):
@@ -323,12 +330,16 @@ def _record(
             .get(pk=scheduled_dose.pk)
         )
         # The dose lock serialises two tablets charting the same dose: the second sees
-        # the first one's record here.
-        existing = (
-            dose.administrations.filter(is_entered_in_error=False)
-            .select_related("administered_by", "resident__facility")
-            .first()
-        )
+        # the first one's record here. A pending dose has none (a record and the dose's
+        # status change commit together, and so do an undo and its return to pending),
+        # so the usual case needs no second query.
+        existing = None
+        if dose.status != ScheduledDose.Status.PENDING:
+            existing = (
+                dose.administrations.filter(is_entered_in_error=False)
+                .select_related("administered_by", "resident__facility")
+                .first()
+            )
         if existing is not None:
             if existing.idempotency_key == key:
                 return _replay(key=key, fingerprint=fingerprint)
@@ -349,6 +360,8 @@ def _record(
         raise ChartingNotPermitted(refusal)
     if witness is not None and witness.pk == user.pk:
         raise ChartingInvalid("A witness must be someone else.", field="witness")
+    if witness is not None and (refusal := user_signing_refusal(user=witness)):
+        raise ChartingInvalid(refusal, field="witness")
     _check_order_chartable(order=order, resident=resident, is_prn=dose is None)
     is_late, is_late_entry = _check_timing(
         dose=dose,
@@ -399,7 +412,41 @@ def _record(
         ScheduledDose.objects.filter(pk=dose.pk).update(
             status=ScheduledDose.Status.CHARTED, status_changed_at=now
         )
+    # A refusal or a held dose opens the nurse's follow-up (imported here: the follow-ups
+    # module builds on the reviews, which build on this one).
+    from mar.services.followups import followup_open
+
+    followup_open(administration=administration, now=now)
     return ChartResult(administration=administration, created=True)
+
+
+CHARTED_FIELDS = (
+    "scheduled_dose",
+    "order",
+    "status",
+    "reason",
+    "note",
+    "dose_amount",
+    "administered_at",
+    "witness",
+    "vitals",
+    "prn_reason",
+    "override_reason",
+)
+
+
+def _audit_and_seal(administration: Administration, *, user: User, now: dt.datetime) -> None:
+    """The audit row and the chain seal of a new record: one INSERT each, the seal last so
+    the facility's chain lock is held only until the commit (``mar.services.chain``)."""
+    audit_write(
+        actor=user,
+        action="administration.record",
+        target=administration,
+        resident=administration.resident,
+        after=snapshot(administration, fields=CHARTED_FIELDS),
+        now=now,
+    )
+    chain_seal(record=administration, resident_id=administration.resident_id, now=now)
 
 
 def _override_text(override_by: User | None, reason: str) -> str:
@@ -426,8 +473,7 @@ def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) ->
 def _is_nurse_override(override_by: User | None, reason: str) -> bool:
     return (
         override_by is not None
-        and override_by.role == User.Role.NURSE
-        and override_by.is_active
+        and permissions.can(override_by, permissions.Area.NURSE_OVERRIDE)
         and bool(reason)
     )
 
@@ -535,8 +581,10 @@ def administration_mark_entered_in_error(
     """Undo is never a delete: the record is flagged by an amendment that keeps who,
     when and why. The person who charted may do it within 2 minutes; a nurse any time.
     The dose becomes chartable again and any stock it took goes back on the cart."""
-    administration = Administration.objects.select_for_update(of=("self",)).get(
-        pk=administration.pk
+    administration = (
+        Administration.objects.select_for_update(of=("self",))
+        .select_related("resident")
+        .get(pk=administration.pk)
     )
     if not reason.strip():
         raise ChartingInvalid("Say why the entry was made in error.", field="reason")
@@ -546,8 +594,7 @@ def administration_mark_entered_in_error(
         administration.administered_by_id == user.pk
         and now - administration.documented_at <= UNDO_WINDOW
     )
-    is_nurse = user.role == User.Role.NURSE and user.is_active
-    if not (is_own_recent or is_nurse):
+    if not (is_own_recent or permissions.can(user, permissions.Area.AMEND)):
         raise ChartingNotPermitted(
             "Only the person who charted it can undo an entry, within 2 minutes; after "
             "that a nurse corrects it by amendment."
@@ -567,6 +614,7 @@ def administration_mark_entered_in_error(
             status=ScheduledDose.Status.PENDING, status_changed_at=now
         )
     stock_return_for_error(administration=administration, by=user, reason=reason, now=now)
+    _audit_amendment(amendment, administration=administration, action="administration.error")
     return amendment
 
 
@@ -590,13 +638,22 @@ def administration_record_effectiveness(
         )
     try:
         with transaction.atomic():
-            return EffectivenessCheck.objects.create(
+            check = EffectivenessCheck.objects.create(
                 administration=administration,
                 result=result,
                 note=note.strip(),
                 recorded_at=now,
                 recorded_by=user,
             )
+            audit_write(
+                actor=user,
+                action="administration.effectiveness",
+                target=check,
+                resident=administration.resident,
+                after={"result": check.result, "note": check.note},
+                now=now,
+            )
+            return check
     except IntegrityError:
         existing = EffectivenessCheck.objects.select_related("recorded_by").get(
             administration=administration
@@ -704,9 +761,13 @@ def administration_amend(
         .select_related("resident")
         .get(pk=administration.pk)
     )
-    if user.role != User.Role.NURSE or not user.is_active:
-        raise ChartingNotPermitted("Only a nurse corrects a record, by amendment.")
-    if not user.memberships.filter(facility_id=administration.resident.facility_id).exists():
+    permissions.require(
+        user,
+        permissions.Area.AMEND,
+        error=ChartingNotPermitted,
+        message="Only a nurse corrects a record, by amendment.",
+    )
+    if not permissions.is_member(user, administration.resident.facility_id):
         raise ChartingNotPermitted("You are not a member of this resident's community.")
     if field not in AMENDABLE_FIELDS:
         raise ChartingInvalid(
@@ -723,7 +784,7 @@ def administration_amend(
     old_text = administration_current_value(administration=administration, field=field)
     if new_text == old_text:
         raise ChartingInvalid("That is already the recorded value.", field="new_value")
-    return Amendment.objects.create(
+    amendment = Amendment.objects.create(
         administration=administration,
         field=field,
         old_value=old_text,
@@ -732,3 +793,21 @@ def administration_amend(
         amended_by=user,
         amended_at=now,
     )
+    _audit_amendment(amendment, administration=administration, action="administration.amend")
+    return amendment
+
+
+def _audit_amendment(amendment: Amendment, *, administration: Administration, action: str) -> None:
+    """The audit row (old value, new value, why) and the chain seal of an amendment, the
+    seal as the transaction's last statement."""
+    audit_write(
+        actor=amendment.amended_by,
+        action=action,
+        target=administration,
+        resident=administration.resident,
+        before={amendment.field: amendment.old_value},
+        after={amendment.field: amendment.new_value},
+        reason=amendment.reason,
+        now=amendment.amended_at,
+    )
+    chain_seal(record=amendment, resident_id=administration.resident_id, now=amendment.amended_at)

@@ -11,6 +11,8 @@ from django.db import transaction
 from mar.models import Administration, Notification
 from mar.services.administrations import CLOCK_SKEW, ChartingInvalid, ChartingNotPermitted
 from mar.services.notifications import notifications_create
+from medtech import permissions
+from medtech.audit import audit_write, snapshot
 from residents.models import ConcernReport, Resident
 from staff.models import User
 from staff.selectors import nurses_by_facility
@@ -29,7 +31,10 @@ def concern_report(
 ) -> ConcernReport:
     """A med tech reports a suspected adverse reaction or change of condition; every
     nurse of the community is told at once (in the app, and by e-mail without PHI)."""
-    if not user.memberships.filter(facility_id=resident.facility_id).exists():
+    permissions.require(
+        user, permissions.Area.CONCERN_REPORT, "report a concern", error=ChartingNotPermitted
+    )
+    if not permissions.is_member(user, resident.facility_id):
         raise ChartingNotPermitted("You are not a member of this resident's community.")
     if kind not in ConcernReport.Kind.values:
         raise ChartingInvalid("Choose adverse reaction or change of condition.", field="kind")
@@ -47,6 +52,14 @@ def concern_report(
         administration=administration,
         reported_by=user,
         reported_at=now,
+    )
+    audit_write(
+        actor=user,
+        action="concern.report",
+        target=report,
+        resident=resident,
+        after=snapshot(report, fields=["kind", "description", "observed_at", "administration"]),
+        now=now,
     )
     room = resident.room.number if resident.room else "no room"
     nurses = nurses_by_facility(facility_ids={resident.facility_id})
@@ -73,9 +86,13 @@ def concern_acknowledge(
 ) -> ConcernReport:
     """A nurse of the resident's community takes the report off the open list."""
     report = ConcernReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
-    if user.role != User.Role.NURSE or not user.is_active:
-        raise ChartingNotPermitted("Only a nurse acknowledges a concern report.")
-    if not user.memberships.filter(facility_id=report.resident.facility_id).exists():
+    permissions.require(
+        user,
+        permissions.Area.EXCEPTION_ACK,
+        error=ChartingNotPermitted,
+        message="Only a nurse acknowledges a concern report.",
+    )
+    if not permissions.is_member(user, report.resident.facility_id):
         raise ChartingNotPermitted("You are not a member of this resident's community.")
     if report.acknowledged_at is not None:
         raise ChartingInvalid(f"Already acknowledged by {report.acknowledged_by.signature_name}.")
@@ -85,4 +102,13 @@ def concern_acknowledge(
     report.acknowledged_at = now
     report.acknowledgement_note = note.strip()
     report.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
+    audit_write(
+        actor=user,
+        action="concern.acknowledge",
+        target=report,
+        resident=report.resident,
+        before={"acknowledged_at": None},
+        after={"acknowledged_at": now, "acknowledgement_note": report.acknowledgement_note},
+        now=now,
+    )
     return report

@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from mar.models import Notification
+from medtech.audit import audit_write
 from staff.models import User
 
 logger = logging.getLogger(__name__)
@@ -54,12 +55,25 @@ def notification_mark_read(*, user: User, notification_id: int, now: dt.datetime
         raise NotificationNotFound("That notification does not exist.") from None
     if notification.read_at is None:
         notification.read_at = now
-        notification.save(update_fields=["read_at"])
+        with transaction.atomic():
+            notification.save(update_fields=["read_at"])
+            audit_write(
+                actor=user,
+                action="notification.read",
+                target=notification,
+                facility=notification.facility_id,
+                after={"read_at": now},
+                now=now,
+            )
     return notification
 
 
+@transaction.atomic
 def notifications_mark_all_read(*, user: User, now: dt.datetime) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)
+    marked = Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now)
+    if marked:
+        audit_write(actor=user, action="notification.read_all", after={"marked": marked}, now=now)
+    return marked
 
 
 def notifications_send_email(*, now: dt.datetime, limit: int = 200) -> int:

@@ -15,6 +15,8 @@ from django.db import transaction
 from mar import schedule
 from mar.models import Medication, Order
 from mar.services.doses import FacilitySchedule, doses_sync_for_order
+from medtech import permissions
+from medtech.audit import audit_write, snapshot
 from residents.models import Resident
 from staff.models import User
 
@@ -33,6 +35,10 @@ class OrderInvalid(OrderError):
 
 class OrderWrongState(OrderError):
     pass
+
+
+class AllergyConflict(OrderInvalid):
+    """The medication matches one of the resident's allergies and no override was given."""
 
 
 ORDER_FIELDS = (
@@ -62,8 +68,12 @@ ORDER_FIELDS = (
 
 
 def _require_nurse(user: User, action: str) -> None:
-    if user.role != User.Role.NURSE or not user.is_active:
-        raise OrderNotPermitted(f"Only a nurse can {action} an order.")
+    permissions.require(
+        user,
+        permissions.Area.ORDER_ENTER,
+        error=OrderNotPermitted,
+        message=f"Only a nurse can {action} an order.",
+    )
 
 
 def _locked(order: Order) -> Order:
@@ -132,9 +142,33 @@ def order_create(
         **fields,
     )
     _validate_schedule(order)
+    _check_allergies(order)
     order.save()
+    audit_write(
+        actor=entered_by,
+        action="order.create",
+        target=order,
+        resident=resident,
+        after=snapshot(order),
+        reason=order.allergy_override_reason,
+        now=now,
+    )
     doses_sync_for_order(order=order, now=now)
     return order
+
+
+def _check_allergies(order: Order) -> None:
+    """An allergy match needs an explicit override with a reason, at entry and before the
+    order goes active (an allergy recorded after entry stops the verification too)."""
+    from mar.selectors_nurse import allergy_matches
+
+    matches = allergy_matches(resident=order.resident, medication=order.medication)
+    if matches and not (order.allergy_override_reason or "").strip():
+        names = ", ".join(allergy.allergen for allergy in matches)
+        raise AllergyConflict(
+            f"{order.medication} matches {order.resident.display_name}'s allergy to {names}. "
+            "Check with the prescriber; to enter it anyway, override with a reason."
+        )
 
 
 @transaction.atomic
@@ -148,6 +182,8 @@ def order_verify(*, order: Order, verified_by: User, now: dt.datetime) -> Order:
         raise OrderNotPermitted(
             "You entered this order, so a second nurse must verify it against the prescription."
         )
+    _check_allergies(order)
+    before = snapshot(order, fields=["status", "verified_by", "verified_at"])
     order.verified_by = verified_by
     order.verified_at = now
     order.status = Order.Status.ACTIVE
@@ -162,8 +198,24 @@ def order_verify(*, order: Order, verified_by: User, now: dt.datetime) -> Order:
             "status_changed_by",
         ]
     )
+    audit_write(
+        actor=verified_by,
+        action="order.verify",
+        target=order,
+        resident=order.resident,
+        before=before,
+        after=snapshot(order, fields=["status", "verified_by", "verified_at"]),
+        now=now,
+    )
     doses_sync_for_order(order=order, now=now)
     return order
+
+
+STATUS_ACTIONS = {
+    Order.Status.ON_HOLD: "order.hold",
+    Order.Status.ACTIVE: "order.resume",
+    Order.Status.DISCONTINUED: "order.discontinue",
+}
 
 
 def _set_status(
@@ -172,11 +224,22 @@ def _set_status(
     order = _locked(order)
     if order.status not in allowed_from:
         raise OrderWrongState(f"This order is {order.get_status_display().lower()}.")
+    before = snapshot(order, fields=["status", "status_reason"])
     order.status = status
     order.status_reason = reason
     order.status_changed_at = now
     order.status_changed_by = by
     order.save(update_fields=["status", "status_reason", "status_changed_at", "status_changed_by"])
+    audit_write(
+        actor=by,
+        action=STATUS_ACTIONS[status],
+        target=order,
+        resident=order.resident,
+        before=before,
+        after=snapshot(order, fields=["status", "status_reason"]),
+        reason=reason,
+        now=now,
+    )
     doses_sync_for_order(order=order, now=now)
     return order
 
@@ -228,6 +291,35 @@ def order_discontinue(*, order: Order, by: User, reason: str, now: dt.datetime) 
     )
 
 
+def orders_end_for_stay(
+    *, resident: Resident, by: User, reason: str, now: dt.datetime
+) -> list[Order]:
+    """The end of a stay (discharge or death) ends every open order, whoever records it
+    (the administrator, not only a nurse); charted doses stay, future ones go. The
+    caller checks who may end a stay and runs this inside its transaction."""
+    open_statuses = {
+        Order.Status.PENDING_VERIFICATION,
+        Order.Status.ACTIVE,
+        Order.Status.ON_HOLD,
+    }
+    orders = (
+        Order.objects.filter(resident=resident, status__in=open_statuses)
+        .select_related("resident__facility")
+        .order_by("id")
+    )
+    return [
+        _set_status(
+            order=order,
+            by=by,
+            now=now,
+            status=Order.Status.DISCONTINUED,
+            reason=reason,
+            allowed_from=open_statuses,
+        )
+        for order in orders
+    ]
+
+
 @transaction.atomic
 def order_change(*, order: Order, by: User, reason: str, now: dt.datetime, **changes: Any) -> Order:
     """A change is never an edit: the old order is discontinued and a new one, linked
@@ -244,3 +336,45 @@ def order_change(*, order: Order, by: User, reason: str, now: dt.datetime, **cha
         replaces=old,
         **fields,
     )
+
+
+@transaction.atomic
+def medication_create(
+    *,
+    user: User,
+    generic_name: str,
+    strength: str,
+    form: str,
+    now: dt.datetime,
+    brand_name: str = "",
+    default_route: str = "oral",
+    ingredients: list[str] | None = None,
+) -> Medication:
+    """A new catalog entry, entered by a nurse with a new order; an existing identical
+    product is returned instead of a duplicate."""
+    from medtech.audit import audit_write, snapshot
+
+    _require_nurse(user, "add a medication to the catalog for")
+    if not (generic_name.strip() and strength.strip()):
+        raise OrderInvalid("A new medication needs its generic name and strength.")
+    if form not in Medication.Form.values:
+        raise OrderInvalid("Choose the medication's form.")
+    medication, created = Medication.objects.get_or_create(
+        generic_name=generic_name.strip(),
+        brand_name=brand_name.strip(),
+        strength=strength.strip(),
+        form=form,
+        defaults={
+            "default_route": default_route,
+            "ingredients": ingredients or [generic_name.strip().lower()],
+        },
+    )
+    if created:
+        audit_write(
+            actor=user,
+            action="medication.create",
+            now=now,
+            target=medication,
+            after=snapshot(medication),
+        )
+    return medication

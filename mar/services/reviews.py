@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from mar.models import Administration, ExceptionReview, ScheduledDose
 from mar.selectors import DoseState, dose_state
 from mar.services.concerns import concern_acknowledge
+from medtech import permissions
+from medtech.audit import audit_write
 from residents.models import ConcernReport
 from staff.models import User
 
@@ -88,8 +90,12 @@ def exception_acknowledge(
     subjects = [s for s in (scheduled_dose, administration, concern) if s is not None]
     if len(subjects) != 1:
         raise ReviewInvalid("Acknowledge one dose, record or concern report at a time.")
-    if user.role != User.Role.NURSE or not user.is_active:
-        raise ReviewNotPermitted("Only a nurse acknowledges an exception.")
+    permissions.require(
+        user,
+        permissions.Area.EXCEPTION_ACK,
+        error=ReviewNotPermitted,
+        message="Only a nurse acknowledges an exception.",
+    )
     subject = (
         type(subjects[0])
         .objects.select_for_update(of=("self",))
@@ -128,7 +134,7 @@ def exception_acknowledge(
         concern_acknowledge(report=subject, user=user, note=note, now=now)
     try:
         with transaction.atomic():
-            return ExceptionReview.objects.create(
+            review = ExceptionReview.objects.create(
                 kind=kind,
                 note=note.strip(),
                 physician_notified=physician_notified,
@@ -137,5 +143,20 @@ def exception_acknowledge(
                 reviewed_at=now,
                 **{subject_field: subject},
             )
+            audit_write(
+                actor=user,
+                action="exception.acknowledge",
+                target=review,
+                resident=resident,
+                after={
+                    "kind": kind,
+                    subject_field: subject.pk,
+                    "note": review.note,
+                    "physician_notified": physician_notified,
+                    "family_notified": family_notified,
+                },
+                now=now,
+            )
+            return review
     except IntegrityError:  # pragma: no cover - the row lock above makes this a backstop
         raise AlreadyReviewed("Someone acknowledged it a moment ago.") from None

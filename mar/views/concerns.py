@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -9,21 +8,20 @@ from django.views.decorators.http import require_GET, require_POST
 from mar import selectors
 from mar.services import concerns
 from mar.services.administrations import ChartingError
+from medtech import permissions
 from residents.models import ConcernReport
-from staff.models import User
-
-READERS = (User.Role.NURSE, User.Role.ADMINISTRATOR)
 
 
 @login_required
 @require_GET
 def concern_list(request: HttpRequest) -> HttpResponse:
-    if request.user.role not in READERS:
-        raise PermissionDenied("Concern reports are for nurses and administrators.")
+    permissions.require(
+        request.user,
+        permissions.Area.CONCERN_REVIEW,
+        message="Concern reports are for nurses and administrators.",
+    )
     grouped = selectors.concerns_for_user(user=request.user, now=timezone.now())
-    response = render(request, "mar/concerns.html", {"grouped": grouped})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "mar/concerns.html", {"grouped": grouped})
 
 
 @login_required
@@ -33,6 +31,11 @@ def concern_acknowledge(request: HttpRequest, report_id) -> HttpResponse:
         ConcernReport.objects.select_related("resident"),
         public_id=report_id,
         resident__facility__memberships__user=request.user,
+    )
+    permissions.require(
+        request.user,
+        permissions.Area.EXCEPTION_ACK,
+        message="Only a nurse acknowledges a concern report.",
     )
     try:
         concerns.concern_acknowledge(

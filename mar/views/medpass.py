@@ -23,6 +23,9 @@ from mar.http import status_for_charting_error
 from mar.models import Administration, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services import concerns
+from medtech import permissions
+from medtech.audit import audit_read
+from medtech.permissions import Area
 from residents.models import Resident
 from staff.selectors import user_charting_refusal
 
@@ -87,10 +90,17 @@ def pass_cart(request: HttpRequest, cart_id) -> HttpResponse:
     return render(request, template, context)
 
 
+def _audit_read(request: HttpRequest, resident: Resident, now) -> None:
+    """Every page or panel that shows a resident's record: one audit row per request."""
+    view = request.resolver_match.view_name if request.resolver_match else request.path
+    audit_read(actor=request.user, resident=resident, view=view, request=request, now=now)
+
+
 def _pass_context(request: HttpRequest, resident: Resident, *, just_charted: bool = False) -> dict:
     """``just_charted``: the charting service checked, in this request, that the user may
     chart here (the answer to a new record); no need to ask again."""
     now = timezone.now()
+    _audit_read(request, resident, now)
     facility = resident.facility
     refusal = None
     if not just_charted:
@@ -108,9 +118,7 @@ def _pass_context(request: HttpRequest, resident: Resident, *, just_charted: boo
 @require_GET
 def pass_resident(request: HttpRequest, resident_id) -> HttpResponse:
     resident = selectors.resident_for_user(user=request.user, public_id=resident_id)
-    response = render(request, "mar/pass_resident.html", _pass_context(request, resident))
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "mar/pass_resident.html", _pass_context(request, resident))
 
 
 def _dose_for_user(request: HttpRequest, dose_id) -> ScheduledDose:
@@ -146,6 +154,7 @@ def _not_done(request: HttpRequest, resident: Resident, message: str, *, status:
 def _panel(request: HttpRequest, template: str, context: dict, *, status: int = 200):
     """The chart panel: the whole page without JS; for htmx just the panel, which on a
     refusal replaces itself (instead of the dose list the form normally targets)."""
+    _audit_read(request, context["resident"], timezone.now())
     if not request.htmx:
         return render(request, template, context, status=status)
     response = render(request, f"{template}#panel", context, status=status)
@@ -171,6 +180,7 @@ def _given_at(form, resident: Resident, now):
 def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
     """The confirm panel for one dose (GET) and charting it (POST)."""
     dose = _dose_for_user(request, dose_id)
+    permissions.require(request.user, Area.CHART, "chart doses")
     order, resident = dose.order, dose.resident
     if request.method == "GET":
         status = request.GET.get("status", Administration.Status.GIVEN)
@@ -229,6 +239,7 @@ def prn_give(request: HttpRequest, order_id) -> HttpResponse:
         frequency=Order.Frequency.PRN,
         resident__facility__memberships__user=request.user,
     )
+    permissions.require(request.user, Area.CHART, "chart doses")
     resident = order.resident
     if request.method == "GET":
         form = forms.PrnForm(order=order, initial={"idempotency_key": forms.new_idempotency_key()})
@@ -282,6 +293,8 @@ def _record_for_user(request: HttpRequest, record_id) -> Administration:
 @require_POST
 def record_undo(request: HttpRequest, record_id) -> HttpResponse:
     record = _record_for_user(request, record_id)
+    # The one who charted it (within 2 minutes) or a nurse: the service decides which.
+    permissions.require(request.user, Area.CHART, "undo a charted dose")
     form = forms.UndoForm(request.POST)
     if not form.is_valid():
         return _not_done(
@@ -306,6 +319,7 @@ def record_undo(request: HttpRequest, record_id) -> HttpResponse:
 @require_POST
 def record_effectiveness(request: HttpRequest, record_id) -> HttpResponse:
     record = _record_for_user(request, record_id)
+    permissions.require(request.user, Area.CHART, "follow up a PRN dose")
     form = forms.EffectivenessForm(request.POST)
     if not form.is_valid():
         return _not_done(request, record.resident, "Choose effective or not effective.", status=400)

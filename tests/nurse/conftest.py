@@ -1,0 +1,131 @@
+"""A small community with history, built through the real services: orders, doses
+materialized day by day, doses charted given, late or refused, the rest closed missed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from mar.models import Order, ScheduledDose
+from mar.services import administrations as charting
+from mar.services.doses import doses_close_missed, doses_sync_for_order
+from staff.models import Certification, User
+from tests.factories import (
+    CertificationFactory,
+    FacilityFactory,
+    MedCartFactory,
+    MedicationFactory,
+    OrderFactory,
+    ResidentFactory,
+    RoomFactory,
+    StockItemFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+# Friday 2026-11-20, 13:00 in Chicago (CST, UTC-6).
+NOW = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)
+
+
+class Ward:
+    """One facility, two units with a cart each, residents with a twice-daily order, a med
+    tech, two nurses and an administrator; another facility with its own nurse."""
+
+    def __init__(self, *, residents: int = 2) -> None:
+        self.facility = FacilityFactory(requires_second_check=True)
+        self.units = [UnitFactory(facility=self.facility, name=f"Wing {c}") for c in "AB"]
+        self.carts = [
+            MedCartFactory(facility=self.facility, unit=unit, name=f"Cart {unit.name[-1]}")
+            for unit in self.units
+        ]
+        self.tech = UserFactory(role=User.Role.MED_TECH, facility=self.facility, title="CMA")
+        CertificationFactory(user=self.tech)
+        self.nurse = UserFactory(role=User.Role.NURSE, title="RN", facility=self.facility)
+        self.second_nurse = UserFactory(role=User.Role.NURSE, title="LPN", facility=self.facility)
+        for nurse in (self.nurse, self.second_nurse):
+            CertificationFactory(user=nurse, kind=Certification.Kind.NURSE_LICENSE)
+        self.admin = UserFactory(role=User.Role.ADMINISTRATOR, facility=self.facility, title="")
+        self.residents = []
+        self.orders: list[Order] = []
+        for _ in range(residents):
+            self.add_resident()
+        self.other_facility = FacilityFactory()
+        self.other_nurse = UserFactory(
+            role=User.Role.NURSE, title="RN", facility=self.other_facility
+        )
+        self.other_resident = ResidentFactory(facility=self.other_facility)
+
+    def add_resident(self):
+        number = len(self.residents)
+        unit, cart = self.units[number % 2], self.carts[number % 2]
+        room = RoomFactory(facility=self.facility, unit=unit, cart=cart)
+        resident = ResidentFactory(facility=self.facility, room=room)
+        order = OrderFactory(
+            resident=resident,
+            medication=MedicationFactory(),
+            starts_at=NOW - dt.timedelta(days=40),
+            entered_at=NOW - dt.timedelta(days=40),
+            verified_at=NOW - dt.timedelta(days=40),
+            entered_by=self.nurse,
+            verified_by=self.second_nurse,
+        )
+        StockItemFactory(
+            cart=cart,
+            resident=resident,
+            medication=order.medication,
+            order=order,
+            quantity_on_hand=Decimal("500"),
+            expires_on=dt.date(2030, 1, 1),
+        )
+        self.residents.append(resident)
+        self.orders.append(order)
+        return resident
+
+    def materialize(self, *, days: int, now: dt.datetime = NOW) -> None:
+        for offset in range(days, 0, -1):
+            for order in self.orders:
+                doses_sync_for_order(order=order, now=now - dt.timedelta(days=offset))
+
+    def chart(self, dose: ScheduledDose, *, status: str = "given", late_minutes: int = 0, **kw):
+        at = dose.scheduled_at + dt.timedelta(minutes=late_minutes)
+        if late_minutes > 0:
+            at = dose.window_end + dt.timedelta(minutes=late_minutes)
+        return charting.administration_record(
+            user=kw.pop("user", self.tech),
+            idempotency_key=str(uuid.uuid4()),
+            status=status,
+            administered_at=at,
+            now=at,
+            scheduled_dose=dose,
+            **kw,
+        ).administration
+
+    def history(self, *, days: int, now: dt.datetime = NOW) -> None:
+        """Each resident's doses of the last ``days`` days: the 08:00 given on time, the
+        20:00 refused, except the last day's 20:00 (given late); left-over doses missed."""
+        self.materialize(days=days, now=now)
+        for order in self.orders:
+            doses = list(
+                order.doses.filter(scheduled_at__lt=now - dt.timedelta(hours=4)).order_by(
+                    "scheduled_at"
+                )
+            )
+            for index, dose in enumerate(doses):
+                local = dose.scheduled_at.astimezone(self.facility.zone)
+                if index == len(doses) - 1:
+                    continue  # left to be missed
+                if local.hour == 8:
+                    self.chart(dose)
+                elif index == len(doses) - 2:
+                    self.chart(dose, late_minutes=20)
+                else:
+                    self.chart(dose, status="refused", reason="Said no")
+        doses_close_missed(now=now)
+
+
+@pytest.fixture
+def ward(db) -> Ward:
+    return Ward()
