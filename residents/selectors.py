@@ -1,8 +1,29 @@
-from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, Q, QuerySet
+import datetime as dt
+import uuid
+from dataclasses import dataclass
 
-from residents.models import Facility, Resident
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from mar.models import Order, ScheduledDose
+from mar.selectors import DoseState, dose_state
+from medtech import permissions
+from residents.models import (
+    Allergy,
+    Diagnosis,
+    Facility,
+    MedPassTime,
+    Resident,
+    ResidentAbsence,
+    Room,
+    Unit,
+)
 from staff.models import User
+
+MONTH = dt.timedelta(days=31)
 
 
 def facilities_for_user(*, user: User) -> QuerySet[Facility]:
@@ -32,4 +53,283 @@ def facility_overviews_for_user(*, user: User) -> list[Facility]:
             ),
         )
         .order_by("name", "id")
+    )
+
+
+# --- Residents through their stay (the administrator's and nurse's screens) -----------------
+
+RESIDENT_READERS = permissions.roles_for(permissions.Area.RESIDENTS_READ)
+STATUS_FILTERS = {
+    "in_house": (Resident.Status.ACTIVE, Resident.Status.AWAY),
+    "active": (Resident.Status.ACTIVE,),
+    "away": (Resident.Status.AWAY,),
+    "discharged": (Resident.Status.DISCHARGED,),
+    "deceased": (Resident.Status.DECEASED,),
+    "all": tuple(Resident.Status.values),
+}
+
+
+def require_resident_reader(user: User) -> None:
+    """Nurses and administrators read the resident list and a stay; med techs work from
+    the med pass (403)."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        raise PermissionDenied("Sign in first.")
+    permissions.require(
+        user,
+        permissions.Area.RESIDENTS_READ,
+        message="Only nurses and administrators can open the resident list.",
+    )
+
+
+def require_administrator(user: User) -> None:
+    permissions.require(user, permissions.Area.ADMIN_SCREENS, "manage residents and settings")
+
+
+def residents_for_user(
+    *,
+    user: User,
+    search: str = "",
+    unit_id: int | None = None,
+    status: str = "in_house",
+    facility_ids: list[int] | None = None,
+) -> list[Resident]:
+    """Residents of the user's communities by name, narrowed by a search (name or room),
+    a unit and a status. One query whatever their number."""
+    residents = (
+        permissions.scope(Resident.objects.all(), user)
+        .filter(status__in=STATUS_FILTERS.get(status, STATUS_FILTERS["in_house"]))
+        .select_related("room__unit", "facility")
+        .order_by("last_name", "first_name", "id")
+    )
+    if facility_ids is not None:
+        residents = residents.filter(facility_id__in=facility_ids)
+    if unit_id is not None:
+        residents = residents.filter(room__unit_id=unit_id)
+    if search := search.strip():
+        residents = residents.filter(
+            Q(last_name__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(preferred_name__icontains=search)
+            | Q(room__number__istartswith=search)
+        )
+    return list(residents[:500])
+
+
+def resident_for_reader(*, user: User, public_id: uuid.UUID) -> Resident:
+    """A resident of one of the user's communities; anyone else's answers 404."""
+    return get_object_or_404(
+        permissions.scope(Resident.objects.all(), user).select_related(
+            "facility", "room__unit", "room__cart"
+        ),
+        public_id=public_id,
+    )
+
+
+def units_for_user(*, user: User) -> list[Unit]:
+    return list(
+        permissions.scope(Unit.objects.all(), user)
+        .select_related("facility")
+        .order_by("facility__name", "name", "id")
+    )
+
+
+def rooms_for_facility(*, facility: Facility) -> list[Room]:
+    return list(
+        Room.objects.filter(facility=facility)
+        .select_related("unit", "cart")
+        .order_by("unit__name", "number", "id")
+    )
+
+
+@dataclass
+class StayDose:
+    dose: ScheduledDose
+    state: DoseState
+
+
+@dataclass
+class ResidentStay:
+    resident: Resident
+    allergies: list[Allergy]
+    diagnoses: list[Diagnosis]
+    absences: list[ResidentAbsence]
+    open_absence: ResidentAbsence | None
+    orders: list[Order]
+    recent_doses: list[StayDose]
+    upcoming_doses: list[StayDose]
+
+
+def _was_away(absences: list[ResidentAbsence], at: dt.datetime) -> bool:
+    return any(a.started_at <= at and (a.ended_at is None or a.ended_at > at) for a in absences)
+
+
+def resident_stay(*, resident: Resident, now: dt.datetime) -> ResidentStay:
+    """A resident's stay at a glance: allergies, diagnoses, absences, orders, and their
+    doses of the last two days and the next day with the state each is in."""
+    facility = resident.facility
+    late_limit = dt.timedelta(minutes=facility.late_limit_minutes)
+    absences = list(
+        ResidentAbsence.objects.filter(resident=resident)
+        .select_related("recorded_by")
+        .order_by("-started_at", "-id")[:20]
+    )
+    doses = list(
+        ScheduledDose.objects.filter(
+            resident=resident,
+            scheduled_at__gte=now - dt.timedelta(days=2),
+            scheduled_at__lt=now + dt.timedelta(days=1),
+        )
+        .select_related("order__medication")
+        .order_by("scheduled_at", "id")
+    )
+    recent, upcoming = [], []
+    for dose in doses:
+        state = dose_state(
+            status=dose.status,
+            window_start=dose.window_start,
+            window_end=dose.window_end,
+            late_limit=late_limit,
+            now=now,
+        )
+        if state == DoseState.MISSED and _was_away(absences, dose.scheduled_at):
+            # What doses_close_missed will record for it (same test), shown before it runs.
+            state = DoseState.AWAY
+        (upcoming if state == DoseState.UPCOMING else recent).append(StayDose(dose, state))
+    return ResidentStay(
+        resident=resident,
+        allergies=list(resident.allergies.order_by("allergen", "id")),
+        diagnoses=list(resident.diagnoses.order_by("description", "id")),
+        absences=absences,
+        open_absence=next((a for a in absences if a.ended_at is None), None),
+        orders=list(
+            Order.objects.filter(resident=resident)
+            .exclude(status=Order.Status.DISCONTINUED, status_changed_at__lt=now - MONTH)
+            .select_related("medication")
+            .order_by("medication__generic_name", "id")
+        ),
+        recent_doses=list(reversed(recent))[:30],
+        upcoming_doses=upcoming[:30],
+    )
+
+
+# --- The face sheet --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceSheet:
+    facility: str
+    facility_address: str
+    facility_license: str
+    time_zone: str
+    name: str
+    preferred_name: str
+    date_of_birth: dt.date
+    age: int
+    status: str
+    room: str
+    unit: str
+    admitted_on: dt.date
+    discharged_on: dt.date | None
+    code_status: str
+    physician: str
+    physician_phone: str
+    pharmacy: str
+    pharmacy_phone: str
+    no_known_allergies: bool
+    allergies: tuple[tuple[str, str, str], ...]
+    diagnoses: tuple[tuple[str, str], ...]
+    medications: tuple[tuple[str, str, str], ...]
+    photo: str
+
+
+def face_sheet(*, resident: Resident, today: dt.date) -> FaceSheet:
+    """What the printed face sheet shows (one page: who, where, whom to call, allergies,
+    diagnoses, current medications)."""
+    born = resident.date_of_birth
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    orders = (
+        Order.objects.filter(
+            resident=resident, status__in=[Order.Status.ACTIVE, Order.Status.ON_HOLD]
+        )
+        .select_related("medication")
+        .order_by("medication__generic_name", "id")
+    )
+    return FaceSheet(
+        facility=resident.facility.name,
+        facility_address=resident.facility.address,
+        facility_license=resident.facility.license_number,
+        time_zone=resident.facility.time_zone,
+        name=resident.display_name,
+        preferred_name=resident.preferred_name,
+        date_of_birth=born,
+        age=age,
+        status=resident.get_status_display()
+        + (f" ({resident.get_away_kind_display()})" if resident.away_kind else ""),
+        room=resident.room.number if resident.room else "",
+        unit=resident.room.unit.name if resident.room else "",
+        admitted_on=resident.admitted_on,
+        discharged_on=resident.discharged_on,
+        code_status=resident.get_code_status_display(),
+        physician=resident.physician,
+        physician_phone=resident.physician_phone,
+        pharmacy=resident.pharmacy,
+        pharmacy_phone=resident.pharmacy_phone,
+        no_known_allergies=resident.has_no_known_allergies,
+        allergies=tuple(
+            (a.allergen, a.reaction, a.get_severity_display())
+            for a in resident.allergies.order_by("allergen", "id")
+        ),
+        diagnoses=tuple(
+            (d.icd10_code, d.description) for d in resident.diagnoses.order_by("description", "id")
+        ),
+        medications=tuple(
+            (
+                str(order.medication),
+                f"{order.dose_amount.normalize():f} {order.dose_unit} {order.get_route_display()}",
+                order.get_status_display(),
+            )
+            for order in orders
+        ),
+        photo=resident.photo.name if resident.photo else "",
+    )
+
+
+# --- The community's settings ----------------------------------------------------------------
+
+
+def facility_for_admin(*, user: User, public_id: uuid.UUID | None) -> Facility:
+    """One of the administrator's communities (the first by name when none is named)."""
+    require_administrator(user)
+    facilities = permissions.scope(Facility.objects.all(), user, "pk").order_by("name", "id")
+    if public_id is None:
+        facility = facilities.first()
+        if facility is None:
+            raise Http404("You are not a member of any community.")
+        return facility
+    return get_object_or_404(facilities, public_id=public_id)
+
+
+@dataclass
+class FacilitySetup:
+    facility: Facility
+    pass_times: list[MedPassTime]
+    units: list[Unit]
+    carts: list
+    rooms: list[Room]
+
+
+def facility_setup(*, facility: Facility) -> FacilitySetup:
+    from inventory.models import MedCart
+
+    return FacilitySetup(
+        facility=facility,
+        pass_times=list(facility.pass_times.order_by("time_of_day", "id")),
+        units=list(facility.units.order_by("name", "id")),
+        carts=list(
+            MedCart.objects.filter(facility=facility)
+            .select_related("unit")
+            .annotate(room_count=Count("rooms"))
+            .order_by("name", "id")
+        ),
+        rooms=rooms_for_facility(facility=facility),
     )

@@ -1,0 +1,661 @@
+"""Writes about residents through their stay, and about a community's settings.
+
+Admission, a move to another room, a hospital stay or leave of absence and the return
+from it, discharge or death; the facility's settings and pass times, its units, carts
+and rooms. Only administrators of the resident's (or facility's) community make these
+changes; every one is audited (``medtech.audit``) in its own transaction.
+
+An absence does not touch doses: doses scheduled while a resident is away are closed
+as "away", not "missed", by ``mar.services.doses.doses_close_missed`` (it looks the
+absence up), and the doses after the return are charted as usual. Discharge and death
+end the resident's orders (``mar.services.orders``) and keep the record readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from inventory.models import MedCart
+from mar.models import Order
+from mar.services import orders as order_services
+from mar.services.doses import doses_sync_for_order
+from medtech import permissions
+from medtech.audit import audit_write, changed, snapshot
+from residents.models import (
+    Allergy,
+    Diagnosis,
+    Facility,
+    MedPassTime,
+    Resident,
+    ResidentAbsence,
+    Room,
+    Unit,
+)
+from staff.models import User
+
+
+class ResidentError(Exception):
+    """A change that cannot be made; the message says why and what to do instead.
+    ``field`` names the form field at fault, when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ResidentNotPermitted(ResidentError):
+    pass
+
+
+class ResidentInvalid(ResidentError):
+    pass
+
+
+class ResidentWrongState(ResidentError):
+    pass
+
+
+RESIDENT_FIELDS = (
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "admitted_on",
+    "physician",
+    "physician_phone",
+    "pharmacy",
+    "pharmacy_phone",
+    "code_status",
+)
+FACILITY_FIELDS = (
+    "name",
+    "address",
+    "license_number",
+    "time_zone",
+    "window_time_critical_minutes",
+    "window_more_than_daily_minutes",
+    "window_daily_minutes",
+    "late_limit_minutes",
+    "reminder_lead_minutes",
+    "requires_second_check",
+    "auto_lock_minutes",
+    "prn_followup_minutes",
+    "reorder_threshold_days",
+    "expiry_warning_days",
+)
+IN_HOUSE = (Resident.Status.ACTIVE, Resident.Status.AWAY)
+
+
+@dataclass(frozen=True)
+class AllergyInput:
+    allergen: str
+    reaction: str = ""
+    severity: str = Allergy.Severity.UNKNOWN
+
+
+@dataclass(frozen=True)
+class DiagnosisInput:
+    description: str
+    icd10_code: str = ""
+
+
+def _require_admin(user: User, facility_id: int) -> None:
+    permissions.require(
+        user,
+        permissions.Area.ADMIN_SCREENS,
+        "manage residents and the community's settings",
+        error=ResidentNotPermitted,
+    )
+    if not permissions.is_member(user, facility_id):
+        raise ResidentNotPermitted("You are not a member of this community.")
+
+
+def _locked_resident(resident: Resident) -> Resident:
+    return (
+        Resident.objects.select_for_update(of=("self",))
+        .select_related("facility", "room")
+        .get(pk=resident.pk)
+    )
+
+
+def _clean_allergies(allergies: list[AllergyInput]) -> list[AllergyInput]:
+    cleaned: dict[str, AllergyInput] = {}
+    for allergy in allergies:
+        allergen = allergy.allergen.strip()
+        if not allergen:
+            continue
+        if allergen.casefold() in cleaned:
+            raise ResidentInvalid(f"{allergen} is listed twice.", field="allergies")
+        if allergy.severity not in Allergy.Severity.values:
+            raise ResidentInvalid("Choose a severity from the list.", field="allergies")
+        cleaned[allergen.casefold()] = AllergyInput(
+            allergen=allergen[:120],
+            reaction=allergy.reaction.strip()[:200],
+            severity=allergy.severity,
+        )
+    return list(cleaned.values())
+
+
+def _room_of(facility: Facility, room: Room | None) -> Room | None:
+    if room is not None and room.facility_id != facility.pk:
+        raise ResidentInvalid("Choose a room of this community.", field="room")
+    return room
+
+
+@transaction.atomic
+def resident_admit(
+    *,
+    facility: Facility,
+    by: User,
+    now: dt.datetime,
+    room: Room | None,
+    allergies: list[AllergyInput],
+    has_no_known_allergies: bool,
+    diagnoses: list[DiagnosisInput],
+    photo: ContentFile | None = None,
+    request: HttpRequest | None = None,
+    **fields: Any,
+) -> Resident:
+    """Admit a resident: demographics, room, physician, pharmacy, code status, allergies
+    (or a confirmed "no known allergies"), diagnoses and a photo, all or nothing."""
+    _require_admin(by, facility.pk)
+    unknown = set(fields) - set(RESIDENT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown resident fields: {', '.join(sorted(unknown))}")
+    allergies = _clean_allergies(allergies)
+    if allergies and has_no_known_allergies:
+        raise ResidentInvalid(
+            "Either list the allergies or tick 'No known allergies', not both.", field="allergies"
+        )
+    if not allergies and not has_no_known_allergies:
+        raise ResidentInvalid(
+            "List the resident's allergies, or tick 'No known allergies' once confirmed.",
+            field="allergies",
+        )
+    for name in ("first_name", "last_name"):
+        if not str(fields.get(name) or "").strip():
+            raise ResidentInvalid("First and last name are required.", field=name)
+    if fields["admitted_on"] < fields["date_of_birth"]:
+        raise ResidentInvalid(
+            "The admission date is before the date of birth.", field="admitted_on"
+        )
+    if fields["admitted_on"] > now.astimezone(facility.zone).date():
+        raise ResidentInvalid("The admission date is in the future.", field="admitted_on")
+    resident = Resident(
+        facility=facility,
+        room=_room_of(facility, room),
+        has_no_known_allergies=has_no_known_allergies and not allergies,
+        status=Resident.Status.ACTIVE,
+        **{
+            name: value.strip() if isinstance(value, str) else value
+            for name, value in fields.items()
+        },
+    )
+    if photo is not None:
+        resident.photo.save(photo.name, photo, save=False)
+    resident.save()
+    Allergy.objects.bulk_create(
+        Allergy(resident=resident, allergen=a.allergen, reaction=a.reaction, severity=a.severity)
+        for a in allergies
+    )
+    Diagnosis.objects.bulk_create(
+        Diagnosis(
+            resident=resident,
+            description=d.description.strip()[:200],
+            icd10_code=d.icd10_code.strip().upper()[:10],
+        )
+        for d in diagnoses
+        if d.description.strip()
+    )
+    audit_write(
+        actor=by,
+        action="resident.admit",
+        target=resident,
+        after=snapshot(resident)
+        | {
+            "allergies": [a.allergen for a in allergies],
+            "diagnoses": [d.description.strip() for d in diagnoses if d.description.strip()],
+        },
+        request=request,
+        now=now,
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_allergy_add(
+    *,
+    resident: Resident,
+    by: User,
+    allergy: AllergyInput,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> Allergy:
+    """Record an allergy; a confirmed "no known allergies" is cleared with it."""
+    _require_admin(by, resident.facility_id)
+    resident = _locked_resident(resident)
+    cleaned = _clean_allergies([allergy])
+    if not cleaned:
+        raise ResidentInvalid("Name the allergen.", field="allergen")
+    allergy = cleaned[0]
+    if resident.allergies.filter(allergen__iexact=allergy.allergen).exists():
+        raise ResidentInvalid(f"{allergy.allergen} is already listed.", field="allergen")
+    row = Allergy.objects.create(
+        resident=resident,
+        allergen=allergy.allergen,
+        reaction=allergy.reaction,
+        severity=allergy.severity,
+    )
+    if resident.has_no_known_allergies:
+        resident.has_no_known_allergies = False
+        resident.save(update_fields=["has_no_known_allergies"])
+    audit_write(
+        actor=by,
+        action="resident.allergy_add",
+        target=row,
+        resident=resident,
+        facility=resident.facility_id,
+        after=snapshot(row, fields=["allergen", "reaction", "severity"]),
+        request=request,
+        now=now,
+    )
+    return row
+
+
+@transaction.atomic
+def resident_move(
+    *,
+    resident: Resident,
+    room: Room,
+    by: User,
+    now: dt.datetime,
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> Resident:
+    """Move a resident to another room (of the same or another unit). The cart that
+    serves the new room takes over their doses at once."""
+    _require_admin(by, resident.facility_id)
+    resident = _locked_resident(resident)
+    if resident.status not in IN_HOUSE:
+        raise ResidentWrongState(f"{resident.display_name} is {resident.get_status_display()}.")
+    _room_of(resident.facility, room)
+    if room.pk == resident.room_id:
+        raise ResidentInvalid(f"{resident.display_name} is already in room {room}.", field="room")
+    before = {"room": resident.room.number if resident.room else None}
+    resident.room = room
+    resident.save(update_fields=["room"])
+    audit_write(
+        actor=by,
+        action="resident.move",
+        target=resident,
+        before=before,
+        after={"room": room.number, "unit": room.unit.name},
+        reason=reason.strip(),
+        request=request,
+        now=now,
+    )
+    return resident
+
+
+@transaction.atomic
+def resident_leave(
+    *,
+    resident: Resident,
+    kind: str,
+    started_at: dt.datetime,
+    by: User,
+    now: dt.datetime,
+    expected_return_on: dt.date | None = None,
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> ResidentAbsence:
+    """Start a hospital stay or leave of absence. Doses from ``started_at`` until the
+    return are closed as "away" (not missed) by the dose service."""
+    _require_admin(by, resident.facility_id)
+    resident = _locked_resident(resident)
+    if kind not in Resident.AwayKind.values:
+        raise ResidentInvalid("Choose hospital or leave of absence.", field="kind")
+    if resident.status != Resident.Status.ACTIVE:
+        raise ResidentWrongState(
+            f"{resident.display_name} is {resident.get_status_display().lower()}, "
+            "not in the building."
+        )
+    if started_at > now:
+        raise ResidentInvalid("The time they left is in the future.", field="started_at")
+    if started_at < now - dt.timedelta(days=3):
+        raise ResidentInvalid(
+            "The time they left is more than 3 days ago; ask a nurse to review those doses.",
+            field="started_at",
+        )
+    today = now.astimezone(resident.facility.zone).date()
+    if expected_return_on is not None and expected_return_on < today:
+        raise ResidentInvalid("The expected return is in the past.", field="expected_return_on")
+    before = snapshot(resident, fields=["status", "away_kind"])
+    absence = ResidentAbsence.objects.create(
+        resident=resident,
+        kind=kind,
+        started_at=started_at,
+        expected_return_on=expected_return_on,
+        note=note.strip(),
+        recorded_by=by,
+    )
+    resident.status = Resident.Status.AWAY
+    resident.away_kind = kind
+    resident.save(update_fields=["status", "away_kind"])
+    audit_write(
+        actor=by,
+        action="resident.leave",
+        target=absence,
+        resident=resident,
+        facility=resident.facility_id,
+        before=before,
+        after=snapshot(resident, fields=["status", "away_kind"])
+        | {"started_at": started_at.isoformat(), "expected_return_on": str(expected_return_on)},
+        reason=note.strip(),
+        request=request,
+        now=now,
+    )
+    return absence
+
+
+def _end_absence(resident: Resident, *, ended_at: dt.datetime) -> ResidentAbsence | None:
+    absence = (
+        ResidentAbsence.objects.select_for_update()
+        .filter(resident=resident, ended_at__isnull=True)
+        .first()
+    )
+    if absence is None:
+        return None
+    if ended_at <= absence.started_at:
+        raise ResidentInvalid(
+            f"They left at {absence.started_at.astimezone(resident.facility.zone):%b %-d %H:%M}; "
+            "the return must be after that.",
+            field="returned_at",
+        )
+    absence.ended_at = ended_at
+    absence.save(update_fields=["ended_at"])
+    return absence
+
+
+@transaction.atomic
+def resident_return(
+    *,
+    resident: Resident,
+    returned_at: dt.datetime,
+    by: User,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> ResidentAbsence:
+    """End the open absence: doses from ``returned_at`` on are due as usual again."""
+    _require_admin(by, resident.facility_id)
+    resident = _locked_resident(resident)
+    if resident.status != Resident.Status.AWAY:
+        raise ResidentWrongState(f"{resident.display_name} is not away.")
+    if returned_at > now:
+        raise ResidentInvalid("The return time is in the future.", field="returned_at")
+    before = snapshot(resident, fields=["status", "away_kind"])
+    absence = _end_absence(resident, ended_at=returned_at)
+    if absence is None:  # pragma: no cover - the database keeps status and absence together
+        raise ResidentWrongState(f"{resident.display_name} has no open absence.")
+    resident.status = Resident.Status.ACTIVE
+    resident.away_kind = ""
+    resident.save(update_fields=["status", "away_kind"])
+    audit_write(
+        actor=by,
+        action="resident.return",
+        target=absence,
+        resident=resident,
+        facility=resident.facility_id,
+        before=before,
+        after=snapshot(resident, fields=["status", "away_kind"])
+        | {"returned_at": returned_at.isoformat()},
+        request=request,
+        now=now,
+    )
+    return absence
+
+
+@transaction.atomic
+def resident_discharge(
+    *,
+    resident: Resident,
+    outcome: str,
+    on_date: dt.date,
+    reason: str,
+    by: User,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> Resident:
+    """Discharge a resident, or record their death. Their open orders end (their future
+    uncharted doses go with them); everything charted stays as it is, readable."""
+    _require_admin(by, resident.facility_id)
+    resident = _locked_resident(resident)
+    if outcome not in (Resident.Status.DISCHARGED, Resident.Status.DECEASED):
+        raise ResidentInvalid("Choose discharged or deceased.", field="outcome")
+    if resident.status not in IN_HOUSE:
+        raise ResidentWrongState(
+            f"{resident.display_name} is already {resident.get_status_display().lower()}."
+        )
+    if not reason.strip():
+        raise ResidentInvalid("Say where they went, or the circumstances.", field="reason")
+    today = now.astimezone(resident.facility.zone).date()
+    if on_date > today:
+        raise ResidentInvalid("The date is in the future.", field="on_date")
+    if on_date < resident.admitted_on:
+        raise ResidentInvalid("The date is before the admission.", field="on_date")
+    before = snapshot(resident, fields=["status", "away_kind", "discharged_on"])
+    _end_absence(resident, ended_at=now)
+    label = "Deceased" if outcome == Resident.Status.DECEASED else "Discharged"
+    ended_orders = [
+        str(order.public_id)
+        for order in order_services.orders_end_for_stay(
+            resident=resident, by=by, reason=f"{label} {on_date:%Y-%m-%d}", now=now
+        )
+    ]
+    resident.status = outcome
+    resident.away_kind = ""
+    resident.discharged_on = on_date
+    resident.save(update_fields=["status", "away_kind", "discharged_on"])
+    audit_write(
+        actor=by,
+        action=f"resident.{outcome}",
+        target=resident,
+        before=before,
+        after=snapshot(resident, fields=["status", "away_kind", "discharged_on"])
+        | {"orders_discontinued": ended_orders},
+        reason=reason.strip(),
+        request=request,
+        now=now,
+    )
+    return resident
+
+
+# --- The community's settings ---------------------------------------------------------------
+
+
+def _distinct_times(pass_times: dict[str, dt.time]) -> None:
+    seen: dict[dt.time, str] = {}
+    for name, clock in pass_times.items():
+        if clock in seen:
+            raise ResidentInvalid(
+                f"{name} and {seen[clock]} are both at {clock:%H:%M}; give each pass its own time.",
+                field=f"pass_{name}",
+            )
+        seen[clock] = name
+
+
+@transaction.atomic
+def facility_update(
+    *,
+    facility: Facility,
+    by: User,
+    now: dt.datetime,
+    pass_times: dict[str, dt.time],
+    request: HttpRequest | None = None,
+    **fields: Any,
+) -> int:
+    """Change the community's settings and pass times. A change of time zone, pass
+    times or windows re-syncs every active order's future, uncharted doses (charted ones
+    are never touched). Returns the number of orders re-synced."""
+    _require_admin(by, facility.pk)
+    unknown = set(fields) - set(FACILITY_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown facility fields: {', '.join(sorted(unknown))}")
+    facility = Facility.objects.select_for_update().get(pk=facility.pk)
+    if not str(fields.get("name", facility.name)).strip():
+        raise ResidentInvalid("The community needs a name.", field="name")
+    if Facility.objects.filter(name=fields.get("name", facility.name)).exclude(pk=facility.pk):
+        raise ResidentInvalid("Another community has that name.", field="name")
+    _distinct_times(pass_times)
+    before = snapshot(facility, fields=FACILITY_FIELDS)
+    for name, value in fields.items():
+        setattr(facility, name, value.strip() if isinstance(value, str) else value)
+    facility.full_clean(exclude=["name"])
+    facility.save()
+    after = snapshot(facility, fields=FACILITY_FIELDS)
+
+    existing = {row.name: row for row in MedPassTime.objects.filter(facility=facility)}
+    times_before = {name: row.time_of_day.strftime("%H:%M") for name, row in existing.items()}
+    for name, clock in pass_times.items():
+        row = existing.get(name)
+        if row is None:
+            MedPassTime.objects.create(facility=facility, name=name, time_of_day=clock)
+        elif row.time_of_day != clock:
+            row.time_of_day = clock
+            row.save(update_fields=["time_of_day"])
+    times_after = times_before | {
+        name: clock.strftime("%H:%M") for name, clock in pass_times.items()
+    }
+
+    settings_before, settings_after = changed(before, after)
+    times_old, times_new = changed(times_before, times_after)
+    if settings_before or settings_after or times_old or times_new:
+        audit_write(
+            actor=by,
+            action="facility.update",
+            target=facility,
+            facility=facility,
+            before=settings_before | ({"pass_times": times_old} if times_new else {}),
+            after=settings_after | ({"pass_times": times_new} if times_new else {}),
+            request=request,
+            now=now,
+        )
+    schedule_keys = {
+        "time_zone",
+        "window_time_critical_minutes",
+        "window_more_than_daily_minutes",
+        "window_daily_minutes",
+    }
+    if not (times_new or schedule_keys & set(settings_after)):
+        return 0
+    orders = (
+        Order.objects.select_for_update(of=("self",))
+        .filter(
+            resident__facility=facility,
+            resident__status__in=IN_HOUSE,
+            status=Order.Status.ACTIVE,
+        )
+        .exclude(frequency=Order.Frequency.PRN)
+        .select_related("resident__facility")
+        .order_by("id")
+    )
+    count = 0
+    for order in orders:
+        doses_sync_for_order(order=order, now=now)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def unit_create(
+    *, facility: Facility, name: str, by: User, now: dt.datetime, request: HttpRequest | None = None
+) -> Unit:
+    _require_admin(by, facility.pk)
+    name = name.strip()
+    if not name:
+        raise ResidentInvalid("Name the unit.", field="name")
+    if Unit.objects.filter(facility=facility, name__iexact=name).exists():
+        raise ResidentInvalid(f"There is already a unit called {name}.", field="name")
+    unit = Unit.objects.create(facility=facility, name=name)
+    audit_write(
+        actor=by, action="unit.create", target=unit, after=snapshot(unit), request=request, now=now
+    )
+    return unit
+
+
+@transaction.atomic
+def cart_create(
+    *,
+    facility: Facility,
+    name: str,
+    unit: Unit | None,
+    by: User,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> MedCart:
+    _require_admin(by, facility.pk)
+    name = name.strip()
+    if not name:
+        raise ResidentInvalid("Name the cart.", field="name")
+    if unit is not None and unit.facility_id != facility.pk:
+        raise ResidentInvalid("Choose a unit of this community.", field="unit")
+    if MedCart.objects.filter(facility=facility, name__iexact=name).exists():
+        raise ResidentInvalid(f"There is already a cart called {name}.", field="name")
+    cart = MedCart.objects.create(facility=facility, name=name, unit=unit)
+    audit_write(
+        actor=by, action="cart.create", target=cart, after=snapshot(cart), request=request, now=now
+    )
+    return cart
+
+
+@transaction.atomic
+def room_save(
+    *,
+    facility: Facility,
+    number: str,
+    unit: Unit,
+    cart: MedCart | None,
+    by: User,
+    now: dt.datetime,
+    room: Room | None = None,
+    request: HttpRequest | None = None,
+) -> Room:
+    """Add a room, or change an existing room's unit and the cart that serves it."""
+    _require_admin(by, facility.pk)
+    number = number.strip()
+    if not number:
+        raise ResidentInvalid("Give the room a number.", field="number")
+    if unit.facility_id != facility.pk:
+        raise ResidentInvalid("Choose a unit of this community.", field="unit")
+    if cart is not None and (cart.facility_id != facility.pk or not cart.is_active):
+        raise ResidentInvalid("Choose an active cart of this community.", field="cart")
+    if room is None:
+        room = Room(facility=facility)
+        before: dict[str, Any] = {}
+    else:
+        room = Room.objects.select_for_update().get(pk=room.pk, facility=facility)
+        before = snapshot(room, fields=["number", "unit", "cart"])
+    room.number, room.unit, room.cart = number, unit, cart
+    try:
+        with transaction.atomic():
+            room.save()
+    except IntegrityError as error:
+        raise ResidentInvalid(f"There is already a room {number}.", field="number") from error
+    old, new = changed(before, snapshot(room, fields=["number", "unit", "cart"]))
+    if new:
+        audit_write(
+            actor=by,
+            action="room.update" if before else "room.create",
+            target=room,
+            before=old or None,
+            after=new,
+            request=request,
+            now=now,
+        )
+    return room
