@@ -64,6 +64,17 @@ def _charting_problem(error: charting.ChartingError) -> tuple[int, dict]:
     return status_for_charting_error(error), body
 
 
+def _constraint_name(error: Exception) -> str:
+    """What a log may say about a database refusal: the constraint or the error code,
+    never the message, which quotes the values (a resident's name, a note)."""
+    diag = getattr(getattr(error, "__cause__", None), "diag", None)
+    return (
+        getattr(diag, "constraint_name", None)
+        or getattr(diag, "sqlstate", None)
+        or type(error).__name__
+    )
+
+
 def _domain_problem(error: Exception) -> tuple[int, dict] | None:
     if isinstance(error, charting.ChartingError):
         return _charting_problem(error)
@@ -83,10 +94,11 @@ def _domain_problem(error: Exception) -> tuple[int, dict] | None:
         return status_for_stock_error(error), body
     if isinstance(error, IntegrityError):
         # The services check what they can first; the database's own refusal is the backstop.
-        logger.warning("Refused by a database constraint: %s", error)
+        # The constraint's name only: PostgreSQL's message quotes the failing row (PHI).
+        logger.warning("Refused by a database constraint: %s", _constraint_name(error))
         return 409, {"detail": "The record refused this change (it conflicts with its state)."}
     if isinstance(error, DataError):
-        logger.warning("Refused by the database: %s", error)
+        logger.warning("Refused by the database: %s", _constraint_name(error))
         return 400, {"detail": "A value is out of range for the record."}
     return None
 

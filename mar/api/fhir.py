@@ -42,6 +42,7 @@ from mar.api.exceptions import api_exception_handler
 from mar.api.pagination import MAX_OFFSET
 from mar.models import Administration, Amendment, Medication, Order, Route
 from mar.services.administrations import administration_current_value
+from medtech.audit import audit_read
 from residents.models import MedPassTime, Resident
 from staff.models import User
 
@@ -416,13 +417,29 @@ class FhirView(APIView):
                 f"Unsupported search parameter {sorted(unknown)[0]!r}; supported: {supported}."
             )
 
-    def searchset(self, request: Request, queryset, to_resource) -> Response:
+    def audit_read(self, resident: Resident) -> None:
+        """One audit row per request that shows a resident's record."""
+        match = self.request.resolver_match
+        audit_read(
+            actor=self.request.user,
+            resident=resident,
+            view=match.view_name if match else self.request.path,
+            request=self.request,
+            now=timezone.now(),
+        )
+
+    def searchset(
+        self, request: Request, queryset, to_resource, *, one_patient: bool = False
+    ) -> Response:
+        """``one_patient``: searched by ``patient``, so rows are a read of that record."""
         self.check_parameters(request)
         params = request.query_params
         count = _whole_number("_count", params.get("_count", str(DEFAULT_COUNT)), low=0, high=200)
         offset = _whole_number("_offset", params.get("_offset", "0"), low=0, high=MAX_OFFSET)
         total = queryset.count()
         rows = list(queryset[offset : offset + count]) if count else []
+        if one_patient and rows:
+            self.audit_read(rows[0].resident)
         resources = to_resource(rows)
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
         if offset + count < total and count:
@@ -478,6 +495,7 @@ class PatientView(FhirView):
     def get(self, request: Request, id: uuid.UUID) -> Response:
         self.check_parameters(request)
         resident = selectors.resident_for_user(user=request.user, public_id=id)
+        self.audit_read(resident)
         return Response(patient_resource(resident))
 
 
@@ -488,12 +506,13 @@ class MedicationRequestView(FhirView):
         self.check_parameters(request)
         if id is not None:
             order = selectors.order_for_user(user=request.user, public_id=id)
+            self.audit_read(order.resident)
             return Response(_requests([order])[0])
         patient = request.query_params.get("patient")
         orders = selectors.orders_for_user(
             user=request.user, resident=_patient_id(patient) if patient else None
         )
-        return self.searchset(request, orders, _requests)
+        return self.searchset(request, orders, _requests, one_patient=bool(patient))
 
 
 class MedicationAdministrationView(FhirView):
@@ -503,6 +522,7 @@ class MedicationAdministrationView(FhirView):
         self.check_parameters(request)
         if id is not None:
             record = selectors.administration_for_user(user=request.user, public_id=id)
+            self.audit_read(record.resident)
             return Response(medication_administration_resource(record))
         patient = request.query_params.get("patient")
         patient_id = _patient_id(patient) if patient else None
@@ -518,6 +538,7 @@ class MedicationAdministrationView(FhirView):
             request,
             records,
             lambda rows: [medication_administration_resource(record) for record in rows],
+            one_patient=bool(patient_id),
         )
 
 

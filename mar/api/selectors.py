@@ -38,16 +38,14 @@ from django.shortcuts import get_object_or_404
 from inventory.models import MedCart, StockItem, StockTransaction
 from mar.models import Administration, Amendment, ExceptionReview, Order, ScheduledDose
 from mar.selectors import DoseState, doses_with_state
+from medtech import permissions
 from residents.models import Allergy, ConcernReport, Resident
-from staff.models import FacilityMembership, User
+from staff.models import User
 
 
 def facility_ids_for_user(*, user: User) -> list[int]:
-    return list(
-        FacilityMembership.objects.filter(user=user)
-        .order_by("facility_id")
-        .values_list("facility_id", flat=True)
-    )
+    """The facility scope of every API and FHIR read (``medtech.permissions``)."""
+    return permissions.facility_ids_for(user)
 
 
 # --- Residents -----------------------------------------------------------------------------
@@ -280,7 +278,9 @@ def cart_for_user(*, user: User, public_id: uuid.UUID) -> MedCart | None:
 # --- Exceptions ----------------------------------------------------------------------------
 # Three kinds of subject in one list: a scheduled dose never charted (missed) or skipped
 # while the resident was away; a record of a dose not given, or given late; a concern
-# report. One UNION ALL query pages them; the page's rows are then loaded in bulk.
+# report. One UNION ALL query pages them; the page's rows are then loaded in bulk. The
+# nurse's review page (mar.selectors_nurse) builds on the same three parts, so the page
+# and the API always agree on what an exception is.
 
 DOSE, RECORD, CONCERN = "scheduled_dose", "administration", "concern_report"
 COLUMNS = ("x_subject", "x_pk", "x_id", "x_kind", "x_resident", "x_at", "x_reviewed")
@@ -290,7 +290,7 @@ def _text(value: str) -> Value:
     return Value(value, output_field=CharField())
 
 
-def _dose_exceptions(*, facility_ids: list[int], now: dt.datetime) -> QuerySet:
+def exception_doses(*, facility_ids: list[int], now: dt.datetime) -> QuerySet:
     return (
         doses_with_state(
             ScheduledDose.objects.filter(resident__facility_id__in=facility_ids), now=now
@@ -311,7 +311,7 @@ def _dose_exceptions(*, facility_ids: list[int], now: dt.datetime) -> QuerySet:
     )
 
 
-def _record_exceptions(*, facility_ids: list[int]) -> QuerySet:
+def exception_records(*, facility_ids: list[int]) -> QuerySet:
     return (
         Administration.objects.filter(
             resident__facility_id__in=facility_ids, is_entered_in_error=False
@@ -334,7 +334,7 @@ def _record_exceptions(*, facility_ids: list[int]) -> QuerySet:
     )
 
 
-def _concern_exceptions(*, facility_ids: list[int]) -> QuerySet:
+def exception_concerns(*, facility_ids: list[int]) -> QuerySet:
     return ConcernReport.objects.filter(resident__facility_id__in=facility_ids).annotate(
         x_subject=_text(CONCERN),
         x_pk=F("id"),
@@ -366,9 +366,9 @@ def exceptions_for_user(
     parts = []
     facility_ids = facility_ids_for_user(user=user)
     for part in (
-        _dose_exceptions(facility_ids=facility_ids, now=now),
-        _record_exceptions(facility_ids=facility_ids),
-        _concern_exceptions(facility_ids=facility_ids),
+        exception_doses(facility_ids=facility_ids, now=now),
+        exception_records(facility_ids=facility_ids),
+        exception_concerns(facility_ids=facility_ids),
     ):
         if status in ("open", "acknowledged"):
             part = part.filter(x_reviewed=status == "acknowledged")

@@ -1,11 +1,14 @@
 """/api/: the REST API (v1), its OpenAPI schema and Swagger UI."""
 
+from csp.decorators import csp_update
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from mar.api import views
+from mar.api import offline, views
 
 app_name = "api"
+
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 v1 = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
@@ -45,6 +48,9 @@ v1 = [
         views.ExceptionAcknowledgeView.as_view(),
         name="exception_acknowledge",
     ),
+    path(
+        "offline/carts/<uuid:id>/", offline.CartOfflineBundleView.as_view(), name="offline_bundle"
+    ),
     path("stock/", views.StockListView.as_view(), name="stock"),
     path("stock/<uuid:id>/", views.StockDetailView.as_view(), name="stock_item"),
     path(
@@ -56,7 +62,19 @@ v1 = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI comes from its CDN and styles itself inline: this page only (no records
+    # on it) may load that; its start script is a separate file (the "split" view).
+    path(
+        "docs/",
+        csp_update(
+            {
+                "script-src": [SWAGGER_CDN],
+                "style-src": [SWAGGER_CDN, "'unsafe-inline'"],
+                "img-src": [SWAGGER_CDN],
+            }
+        )(SpectacularSwaggerSplitView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
     path("v1/", include(v1)),
     re_path(r"^.*$", views.not_found),
 ]

@@ -39,6 +39,9 @@ from mar.printing_selectors import Month, can_print_records
 from mar.services import administrations as charting
 from mar.services import orders as order_services
 from mar.services import printing, reviews
+from medtech import permissions, security
+from medtech.audit import audit_read
+from medtech.permissions import Area
 from staff.models import User
 
 NOT_FOUND = OpenApiResponse(s.ErrorOut, description="Not found in your communities.")
@@ -84,20 +87,45 @@ class ApiView(GenericAPIView):
     def body(self, serializer_class) -> dict[str, Any]:
         return _parse(serializer_class, self.request.data)
 
-    def page(self, queryset, serializer_class) -> Response:
+    def page(self, queryset, serializer_class, *, one_resident: bool = False) -> Response:
+        """``one_resident``: the list is filtered to one resident, so a page with rows is a
+        read of that resident's record (the rows carry their resident)."""
         rows = self.paginate_queryset(queryset)
+        if one_resident and rows:
+            self.audit_read(rows[0].resident)
         return self.get_paginated_response(serializer_class(rows, many=True).data)
 
+    def audit_read(self, resident) -> None:
+        """One audit row per request that shows a resident's record."""
+        match = self.request.resolver_match
+        audit_read(
+            actor=self.request.user,
+            resident=resident,
+            view=match.view_name if match else self.request.path,
+            request=self.request,
+            now=timezone.now(),
+        )
 
-def require_role(user: User, roles: tuple[str, ...], message: str) -> None:
-    if user.role not in roles:
-        raise exceptions.PermissionDenied(message)
 
-
-READERS_OF_EXCEPTIONS = (User.Role.NURSE, User.Role.ADMINISTRATOR)
+def require_role(user: User, area: permissions.Area, message: str) -> None:
+    """403 with ``message`` unless the permission matrix lets the user's role into ``area``."""
+    permissions.require(user, area, error=exceptions.PermissionDenied, message=message)
 
 
 # --- Authentication ------------------------------------------------------------------------
+
+
+class SignInPaused(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "sign_in_paused"
+
+    def __init__(self, *, request: HttpRequest, username: str) -> None:
+        now = timezone.now()
+        until = security.sign_in_paused_until(
+            username=username, ip_address=request.META.get("REMOTE_ADDR"), now=now
+        )
+        self.wait = max(1, int(((until or now) - now).total_seconds()))
+        super().__init__(security.paused_message(request=request, username=username))
 
 
 class TokenView(ApiView):
@@ -109,12 +137,24 @@ class TokenView(ApiView):
         description="Exchange a username and password for the account's API token, sent "
         "as `Authorization: Token <token>`.",
         request=s.TokenIn,
-        responses={200: s.TokenOut, **errors(400, 401)},
+        responses={
+            200: s.TokenOut,
+            **errors(400, 401),
+            429: OpenApiResponse(
+                s.ErrorOut,
+                description="5 failed sign-ins for this username from this address: paused "
+                "for 15 minutes (`Retry-After` says how many seconds are left).",
+            ),
+        },
         auth=[],
     )
     def post(self, request: Request) -> Response:
         data = self.body(s.TokenIn)
-        user = authenticate(request, username=data["username"], password=data["password"])
+        # The Django request, which django-axes marks when this username is paused here.
+        http_request = request._request
+        user = authenticate(http_request, username=data["username"], password=data["password"])
+        if getattr(http_request, "axes_locked_out", False):
+            raise SignInPaused(request=http_request, username=data["username"])
         if user is None:
             raise exceptions.AuthenticationFailed("Wrong username or password.")
         token, _ = Token.objects.get_or_create(user=user)
@@ -145,6 +185,7 @@ class ResidentDetailView(ApiView):
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         resident = selectors.resident_for_user(user=request.user, public_id=id)
+        self.audit_read(resident)
         return Response(s.ResidentOut(resident).data)
 
 
@@ -193,6 +234,7 @@ class ResidentMarView(ApiView):
         job = printing.resident_month_document(
             resident=resident, month=month, now=now, requested_by=request.user
         )
+        self.audit_read(resident)
         name = slugify(f"MAR {month.key} {resident.last_name} {resident.first_name}")
         response = FileResponse(
             job.file.open("rb"), content_type="application/pdf", filename=f"{name}.pdf"
@@ -217,8 +259,9 @@ class OrderListView(ApiView):
         responses={200: s.OrderOut(many=True), **errors(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
-        orders = selectors.orders_for_user(user=request.user, **self.query(s.OrderFilter))
-        return self.page(orders, s.OrderOut)
+        filters = self.query(s.OrderFilter)
+        orders = selectors.orders_for_user(user=request.user, **filters)
+        return self.page(orders, s.OrderOut, one_resident=bool(filters.get("resident")))
 
     @extend_schema(
         operation_id="orders_create",
@@ -228,7 +271,7 @@ class OrderListView(ApiView):
         "unless the community turned that off.",
     )
     def post(self, request: Request) -> Response:
-        require_role(request.user, (User.Role.NURSE,), "Only a nurse can enter an order.")
+        require_role(request.user, Area.ORDER_ENTER, "Only a nurse can enter an order.")
         data = self.body(s.OrderIn)
         resident = selectors.residents_for_user(user=request.user).filter(
             public_id=data.pop("resident")
@@ -253,13 +296,15 @@ class OrderDetailView(ApiView):
         operation_id="orders_retrieve", responses={200: s.OrderOut, **errors(401, 403, 404)}
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:
-        return Response(s.OrderOut(selectors.order_for_user(user=request.user, public_id=id)).data)
+        order = selectors.order_for_user(user=request.user, public_id=id)
+        self.audit_read(order.resident)
+        return Response(s.OrderOut(order).data)
 
 
 def _order_action(request: Request, id: uuid.UUID, action: str) -> Response:
     """verify, hold, resume, discontinue: a nurse, on an order of their community."""
     order = selectors.order_for_user(user=request.user, public_id=id)
-    require_role(request.user, (User.Role.NURSE,), f"Only a nurse can {action} an order.")
+    require_role(request.user, Area.ORDER_ENTER, f"Only a nurse can {action} an order.")
     now = timezone.now()
     if action == "verify":
         order_services.order_verify(order=order, verified_by=request.user, now=now)
@@ -335,7 +380,7 @@ class DoseListView(ApiView):
             since=filters.get("from"),
             until=filters.get("to"),
         )
-        return self.page(doses, s.DoseOut)
+        return self.page(doses, s.DoseOut, one_resident=bool(filters.get("resident")))
 
 
 # --- Administrations -----------------------------------------------------------------------
@@ -361,7 +406,7 @@ def _idempotency_key(request: Request) -> str:
     return key.strip()
 
 
-def _record_out(request: Request, result: charting.ChartResult) -> dict:
+def record_out(request: Request, result: charting.ChartResult) -> dict:
     if result.created:  # everything it shows was loaded by the service
         return s.AdministrationOut(result.administration, context={"is_new": True}).data
     public_id = result.administration.public_id
@@ -386,7 +431,7 @@ class AdministrationListView(ApiView):
             since=filters.get("from"),
             until=filters.get("to"),
         )
-        return self.page(records, s.AdministrationOut)
+        return self.page(records, s.AdministrationOut, one_resident=bool(filters.get("resident")))
 
     @extend_schema(
         operation_id="administrations_create",
@@ -412,6 +457,10 @@ class AdministrationListView(ApiView):
     )
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
+        from mar.api import offline  # imports this module (ApiView)
+
+        if offline.is_offline_request(request):  # a dose from a tablet's offline queue
+            return offline.administration_post_offline(self, request, idempotency_key=key)
         data = self.body(s.AdministrationIn)
         user = request.user
         dose = order = witness = None
@@ -442,7 +491,7 @@ class AdministrationListView(ApiView):
             witness=witness,
         )
         return Response(
-            _record_out(request, result),
+            record_out(request, result),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
@@ -454,6 +503,7 @@ class AdministrationDetailView(ApiView):
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         record = selectors.administration_for_user(user=request.user, public_id=id)
+        self.audit_read(record.resident)
         return Response(s.AdministrationOut(record).data)
 
 
@@ -467,6 +517,9 @@ class AmendmentView(ApiView):
     )
     def post(self, request: Request, id: uuid.UUID) -> Response:
         record = selectors.administration_for_user(user=request.user, public_id=id)
+        # A nurse amends; the one who charted it may still mark it entered in error at once
+        # (the service tells the two apart). Administrators do neither.
+        require_role(request.user, Area.CHART, "Only a nurse corrects a record, by amendment.")
         data = self.body(s.AmendmentIn)
         now = timezone.now()
         if data["field"] == Amendment.Field.ENTERED_IN_ERROR:
@@ -494,6 +547,7 @@ class EffectivenessView(ApiView):
     )
     def post(self, request: Request, id: uuid.UUID) -> Response:
         record = selectors.administration_for_user(user=request.user, public_id=id)
+        require_role(request.user, Area.CHART, "Only med techs and nurses follow up PRN doses.")
         data = self.body(s.EffectivenessIn)
         check = charting.administration_record_effectiveness(
             administration=record,
@@ -519,7 +573,7 @@ class ExceptionListView(ApiView):
     )
     def get(self, request: Request) -> Response:
         require_role(
-            request.user, READERS_OF_EXCEPTIONS, "Exceptions are for nurses and administrators."
+            request.user, Area.EXCEPTIONS_READ, "Exceptions are for nurses and administrators."
         )
         filters = self.query(s.ExceptionFilter)
         rows = selectors.exceptions_for_user(
@@ -533,7 +587,10 @@ class ExceptionListView(ApiView):
             until=filters.get("to"),
         )
         page = self.paginate_queryset(rows)
-        data = s.ExceptionOut(selectors.exception_rows(page), many=True).data
+        found = selectors.exception_rows(page)
+        if filters.get("resident") and found:
+            self.audit_read(found[0].instance.resident)
+        data = s.ExceptionOut(found, many=True).data
         return self.get_paginated_response(data)
 
 
@@ -551,7 +608,7 @@ class ExceptionAcknowledgeView(ApiView):
         )
         if not found:
             raise exceptions.NotFound("No exception with this id in your communities.")
-        require_role(request.user, (User.Role.NURSE,), "Only a nurse acknowledges an exception.")
+        require_role(request.user, Area.EXCEPTION_ACK, "Only a nurse acknowledges an exception.")
         data = self.body(s.AcknowledgeIn)
         (row,) = selectors.exception_rows(found[:1])
         subject = {

@@ -19,7 +19,9 @@
  * that "locked" event shows the overlay too.
  *
  * Events for other scripts, on document: "tablet:locked", "tablet:unlocked",
- * "tablet:switching" (before the reload for another person).
+ * "tablet:switching" (before the reload for another person), and, cancelable,
+ * "tablet:unlock-offline" when the unlock request could not reach the server (detail:
+ * form, unlocked(), say(text, kind)); offline.js checks the PIN on the tablet then.
  */
 (function () {
   "use strict";
@@ -93,6 +95,13 @@
   }
 
   enhancePinPads(document);
+
+  // Print buttons ([data-print]): the page's own print dialog, without an inline handler.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
 
   // --- The overlay over a signed-in page ----------------------------------------------
 
@@ -206,7 +215,8 @@
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { Accept: "application/json" },
+      // Sent by the page (often the automatic lock): not the person's activity.
+      headers: { Accept: "application/json", "X-Background-Request": "1" },
     })
       .then(function (response) {
         return response.ok ? response.json() : null;
@@ -288,6 +298,23 @@
       })
       .catch(function () {
         submit.disabled = false;
+        // No connection: static/js/offline.js may check the PIN on the tablet instead.
+        var offline = new CustomEvent("tablet:unlock-offline", {
+          cancelable: true,
+          detail: {
+            form: form,
+            unlocked: unlocked,
+            say: function (text, kind) {
+              if (kind === "error") {
+                pinInput(form).value = "";
+              }
+              showMessage(panel, text, kind);
+            },
+          },
+        });
+        if (!document.dispatchEvent(offline)) {
+          return;
+        }
         showMessage(
           panel,
           "No connection. Nothing is lost: try again when the Wi-Fi is back.",

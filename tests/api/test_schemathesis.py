@@ -80,6 +80,7 @@ def records(community) -> dict[str, list[str]]:
         "administrations": [str(refused.public_id), str(given.public_id)],
         "exceptions": [str(refused.public_id), str(concern.public_id)],
         "stock": [str(item.public_id) for item in order.stock_items.all()],
+        "offline": [str(community.cart.public_id)],  # the cart's offline bundle
     }
 
 
