@@ -7,8 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=medtech.settings \
-    MEDIA_ROOT=/var/lib/medtech/media \
-    WEB_CONCURRENCY=3
+    MEDIA_ROOT=/var/lib/medtech/media
 
 # WeasyPrint (printed MAR) needs Pango and HarfBuzz's subsetter; the fonts are what it prints with.
 # Unpinned on purpose: bookworm's security updates replace the old versions in the archive.
@@ -43,12 +42,7 @@ RUN SECRET_KEY=collectstatic-only \
 USER 10001:10001
 EXPOSE 8000
 
-# Threads let one worker wait on Postgres or Redis while another renders; --timeout leaves room
-# for a month's MAR PDF; max-requests recycles workers so WeasyPrint's memory cannot creep.
-CMD ["gunicorn", "medtech.wsgi:application", \
-     "--bind", "0.0.0.0:8000", \
-     "--worker-class", "gthread", "--threads", "4", \
-     "--timeout", "120", "--graceful-timeout", "30", \
-     "--max-requests", "1000", "--max-requests-jitter", "100", \
-     "--worker-tmp-dir", "/dev/shm", \
-     "--access-logfile", "-", "--error-logfile", "-"]
+# gunicorn.conf.py holds the server's settings (gthread workers, one per CPU, 8 threads each;
+# timeouts; worker recycling): the same file the benchmark (docs/benchmarks.md) runs with.
+# WEB_CONCURRENCY and GUNICORN_THREADS override the workers and threads.
+CMD ["gunicorn", "medtech.wsgi:application", "--config", "gunicorn.conf.py"]

@@ -19,7 +19,7 @@ lint: $(VENV)/.installed  ## ruff check and format check
 fmt: $(VENV)/.installed  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
 
-bench: $(VENV)/.installed sysdeps  ## the benchmark commands (not part of make test); see docs/benchmarks.md
+bench: $(VENV)/.installed sysdeps  ## one table, baselines in the same run, into docs/benchmarks.md
 	$(SERVICES) bin/run-benchmarks
 
 stop:  ## stop the embedded Postgres and Redis if they are running

@@ -55,6 +55,7 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
+from medtech import permissions
 from residents.models import Allergy, Diagnosis, Facility, MedPassTime, Resident, ResidentAbsence
 from staff.models import User
 
@@ -1441,14 +1442,14 @@ def count_sheet(
 # --- Print jobs and who may print what ------------------------------------------------------
 
 
-PRINTING_ROLES = (User.Role.ADMINISTRATOR, User.Role.NURSE)
+PRINTING_ROLES = permissions.roles_for(permissions.Area.PRINT_RECORDS)
 
 
 def can_print_records(*, user: User, facility: Facility | None = None) -> bool:
     """Monthly MARs and count sheets: administrators and nurses (of ``facility``)."""
-    if not (user.is_active and user.role in PRINTING_ROLES):
+    if not permissions.can(user, permissions.Area.PRINT_RECORDS):
         return False
-    return facility is None or user.memberships.filter(facility=facility).exists()
+    return facility is None or permissions.is_member(user, facility.pk)
 
 
 def cart_of_user(*, user: User) -> MedCart | None:

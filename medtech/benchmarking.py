@@ -12,6 +12,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from django.db import connection
 
@@ -53,3 +54,38 @@ def summary(samples: list[float]) -> dict[str, float]:
         "p95": percentile(samples, 0.95),
         "max": max(samples),
     }
+
+
+# --- For worker processes of the benchmark (``multiprocessing`` spawn): this module
+# imports no models, so a fresh interpreter can load it before Django is set up.
+
+
+def django_setup() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medtech.settings")
+    django.setup()
+
+
+def pid_after(seconds: float) -> int:
+    """A worker process's id, after a pause (so that every process of a pool answers)."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def weasyprint_alone(html: str) -> tuple[int, int, int]:
+    """WeasyPrint alone on prebuilt HTML, as the MAR's renderer calls it (same base URL,
+    same fetcher): (pages, pid, peak resident memory of this process in kB)."""
+    from weasyprint import HTML
+
+    from mar import reports
+
+    document = HTML(
+        string=html, base_url=reports.BASE_URL, url_fetcher=reports.StaticFilesOnlyFetcher()
+    ).render()
+    document.write_pdf()
+    peak = 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1])
+    return len(document.pages), os.getpid(), peak

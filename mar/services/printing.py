@@ -47,6 +47,7 @@ from mar.printing_selectors import (
     residents_for_month,
     shift_start,
 )
+from medtech.celery import enqueue
 from residents.models import Facility, Resident
 from staff.models import User
 
@@ -324,7 +325,8 @@ def community_month_request(
 def _enqueue_community(job_id: int) -> None:
     from mar import tasks  # the tasks import this module
 
-    tasks.render_community_month.delay(job_id)
+    # Broker down: the job stays queued and is given up and asked again later.
+    enqueue(tasks.render_community_month, job_id)
 
 
 def community_month_start(*, job_id: int, now: dt.datetime) -> list[int]:
@@ -351,7 +353,7 @@ def community_month_start(*, job_id: int, now: dt.datetime) -> list[int]:
 def _enqueue_merge(job_id: int) -> None:
     from mar import tasks
 
-    tasks.merge_community_month.delay(job_id)
+    enqueue(tasks.merge_community_month, job_id)
 
 
 def community_part_render(*, part_id: int, now: dt.datetime) -> None:

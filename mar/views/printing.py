@@ -34,6 +34,7 @@ from mar.printing_selectors import (
     shift_start,
 )
 from mar.services import printing
+from medtech.audit import audit_read
 from residents.models import Facility
 from residents.selectors import facilities_for_user
 
@@ -52,12 +53,10 @@ def _month(value: str | None, *, facility: Facility | None) -> Month:
 
 
 def _pdf_response(job: PrintJob, filename: str) -> FileResponse:
-    response = FileResponse(
+    # A record of care: NoStoreMiddleware keeps it out of shared browsers' and proxies' caches.
+    return FileResponse(
         job.file.open("rb"), content_type="application/pdf", filename=f"{slugify(filename)}.pdf"
     )
-    # A record of care: never kept by a shared browser or a proxy.
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _may_print_cart_sheet(request: HttpRequest, cart: MedCart) -> bool:
@@ -102,11 +101,19 @@ def resident_month_pdf(request: HttpRequest, resident_id, month: str) -> FileRes
     resident = selectors.resident_for_user(user=request.user, public_id=resident_id)
     if not can_print_records(user=request.user):
         raise PermissionDenied("Only administrators and nurses print the MAR.")
+    now = timezone.now()
     job = printing.resident_month_document(
         resident=resident,
         month=_month(month, facility=resident.facility),
-        now=timezone.now(),
+        now=now,
         requested_by=request.user,
+    )
+    audit_read(
+        actor=request.user,
+        resident=resident,
+        view="mar:resident_month_pdf",
+        request=request,
+        now=now,
     )
     return _pdf_response(job, f"MAR {month} {resident.last_name} {resident.first_name}")
 
@@ -153,11 +160,7 @@ def print_job(request: HttpRequest, job_id) -> HttpResponse:
     template = "print/job.html"
     if request.htmx:
         template += "#progress"
-    response = render(
-        request, template, {"job": job, "month": Month(job.month) if job.month else None}
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, template, {"job": job, "month": Month(job.month) if job.month else None})
 
 
 @login_required
@@ -166,6 +169,14 @@ def print_job_file(request: HttpRequest, job_id) -> FileResponse:
     job = _job_for_user(request, job_id)
     if job.status != PrintJob.Status.READY:
         raise Http404("This print is not ready yet.")
+    if job.resident is not None:
+        audit_read(
+            actor=request.user,
+            resident=job.resident,
+            view="mar:print_job_file",
+            request=request,
+            now=timezone.now(),
+        )
     subject = job.resident.display_name if job.resident else job.cart or job.facility
     when = f"{job.month:%Y-%m}" if job.month else f"{job.covers_from:%Y-%m-%d}"
     return _pdf_response(job, f"{job.get_kind_display()} {when} {subject}")

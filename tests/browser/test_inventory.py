@@ -179,7 +179,7 @@ def test_a_shift_count_with_a_discrepancy_reaches_the_nurse(tablet_page, live_se
     expect(page.get_by_text("Count discrepancies waiting for a nurse")).to_be_visible()
     fits_the_tablet(page)
     screenshot(page, "inventory-index-nurse")
-    page.get_by_role("link", name="Review").tap()
+    page.locator("main").get_by_role("link", name="Review").tap()
     page.get_by_label("What you found and what was done").fill(
         "Recounted with Darnell: 20 tablets, one was stuck under the blister flap."
     )

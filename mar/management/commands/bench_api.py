@@ -37,6 +37,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -46,8 +47,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.models import Exists, F, OuterRef
@@ -239,23 +242,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+GUNICORN_CONFIG = Path(settings.BASE_DIR) / "gunicorn.conf.py"
+
+
+def gunicorn_production_size() -> tuple[int, int]:
+    """Workers and threads per worker of the production web service (gunicorn.conf.py)."""
+    config = runpy.run_path(str(GUNICORN_CONFIG))
+    return config["workers"], config["threads"]
+
+
 @contextlib.contextmanager
-def gunicorn(*, database_url: str, workers: int, threads: int) -> Iterator[int]:
+def gunicorn(
+    *,
+    database_url: str,
+    workers: int | None = None,
+    threads: int | None = None,
+    app: str = "medtech.wsgi:application",
+    probe: str = "/healthz",
+) -> Iterator[int]:
+    """gunicorn serving ``app`` with production's settings (gunicorn.conf.py: worker
+    class, workers, threads, keep-alive...), on a free localhost port; ``workers`` and
+    ``threads`` override the file's. Ready once ``probe`` answers 2xx to a GET."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "ERROR", "DEBUG": "0"}
     command = [
-        sys.executable, "-m", "gunicorn", "medtech.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--log-level", "warning", "--keep-alive", "5", "--preload",
+        sys.executable, "-m", "gunicorn", app, "--config", str(GUNICORN_CONFIG),
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--preload",
     ]  # fmt: skip
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
     try:
         deadline = time.monotonic() + 60
         while True:
             with contextlib.suppress(OSError, http.client.HTTPException):
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", probe)
+                if 200 <= connection.getresponse().status < 300:
                     break
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start; run it by hand to see why")
@@ -318,6 +343,38 @@ class Result:
     load_after: float
 
 
+def hammer(*, port: int, tokens: list[str], path: str, bodies: list[dict], clients: int):
+    """``clients`` threads, one keep-alive connection each, POST the bodies between them
+    as fast as they can. Returns (seconds, latency summary, status counts)."""
+    queue = list(bodies)
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+    samples: list[float] = []
+    statuses: Counter = Counter()
+
+    def work(index: int) -> None:
+        client = Connection(port=port, token=tokens[index % len(tokens)])
+        barrier.wait()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop(0)
+            status, elapsed = client.call("POST", path, body)
+            with lock:
+                samples.append(elapsed)
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, benchmarking.summary(samples), statuses
+
+
 def measure(
     *, port: int, setup: Setup, requests: int, clients: int, concurrent_doses: int, warm_up: int
 ) -> Result:
@@ -338,38 +395,18 @@ def measure(
         one.call("GET", cart_path)
     list_samples = [one.call("GET", cart_path)[1] for _ in range(requests)]
 
-    queue = doses[:concurrent_doses]
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1)
-    samples: list[float] = []
-    statuses: Counter = Counter()
-
-    def work(index: int) -> None:
-        client = Connection(port=port, token=setup.tokens[index % len(setup.tokens)])
-        barrier.wait()
-        while True:
-            with lock:
-                if not queue:
-                    return
-                body = queue.pop(0)
-            status, elapsed = client.call("POST", CHART_URL, body)
-            with lock:
-                samples.append(elapsed)
-                statuses[status] += 1
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
+    seconds, concurrent, statuses = hammer(
+        port=port,
+        tokens=setup.tokens,
+        path=CHART_URL,
+        bodies=doses[:concurrent_doses],
+        clients=clients,
+    )
     return Result(
         chart=benchmarking.summary(chart_samples),
         chart_statuses=chart_statuses,
         doses=benchmarking.summary(list_samples),
-        concurrent=benchmarking.summary(samples),
+        concurrent=concurrent,
         concurrent_statuses=statuses,
         seconds=seconds,
         per_second=statuses[201] / seconds,

@@ -37,7 +37,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -204,6 +204,49 @@ def pool_peak_rss_mb(process: subprocess.Popen) -> list[float]:
                 if line.startswith("VmHWM:"):
                     peaks.append(int(line.split()[1]) / 1024)
     return sorted(peaks)
+
+
+def pool_pids(process: subprocess.Popen) -> list[int]:
+    """The Celery worker's main process (it feeds the pool) and its pool processes."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return [process.pid, *(int(pid) for pid in children)]
+
+
+def database_backend_pids() -> list[int]:
+    """PostgreSQL's server processes serving the benchmark database (the embedded server
+    runs on this machine, so ``/proc`` has them)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far; None when it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds a changing set of processes spends between ``start`` and the last
+    ``sample``: processes seen at the start count from their reading then, processes born
+    later from zero, and one that has ended keeps its last reading. Wall time moves with
+    the other work on a shared machine; CPU time much less."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.first = {pid: seconds for pid in pids if (seconds := cpu_seconds(pid)) is not None}
+        self.last = dict(self.first)
+
+    def sample(self, pids: list[int]) -> None:
+        for pid in pids:
+            if (seconds := cpu_seconds(pid)) is not None:
+                self.last[pid] = seconds
+
+    @property
+    def seconds(self) -> float:
+        return sum(last - self.first.get(pid, 0.0) for pid, last in self.last.items())
 
 
 # --- The data ------------------------------------------------------------------------------
@@ -416,7 +459,7 @@ def _follow_ups_and_amendments(
 # --- Measurements --------------------------------------------------------------------------
 
 
-def _wait(job: PrintJob) -> PrintJob:
+def _wait(job: PrintJob, every: Callable[[], None] | None = None) -> PrintJob:
     deadline = time.monotonic() + JOB_TIMEOUT
     while True:
         job.refresh_from_db()
@@ -426,6 +469,8 @@ def _wait(job: PrintJob) -> PrintJob:
             raise RuntimeError(f"The community print failed: {job.error}")
         if time.monotonic() > deadline:
             raise RuntimeError("The community print did not finish in time.")
+        if every is not None:
+            every()
         time.sleep(0.2)
 
 
