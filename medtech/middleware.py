@@ -7,15 +7,43 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 from residents.selectors import facilities_for_user
 
 SESSION_KEY = "facility_time_zone"
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, except that a request whose session cookie names a session that no
+    longer exists leaves the browser's cookie alone.
+
+    Django deletes the cookie whenever the session ends the request empty. That is right
+    after a sign-out in this request, but wrong for a request that was already on its way
+    with the old cookie while another request replaced the session: on a shared tablet a
+    PIN switch signs the next person in (new session, new cookie) while the lock request
+    or a poll is still in flight with the previous person's cookie; its answer would then
+    delete the new person's cookie and sign the tablet out under them.
+    """
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        stale = (
+            session is not None
+            and settings.SESSION_COOKIE_NAME in request.COOKIES
+            and not session.modified
+            and session.is_empty()
+        )
+        if not stale:
+            return super().process_response(request, response)
+        if session.accessed:
+            patch_vary_headers(response, ("Cookie",))
+        return response
 
 
 class FacilityTimeZoneMiddleware:

@@ -131,7 +131,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the input: a NUL character is a 400, never a server error.
     "medtech.input_guard.RejectNulMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "medtech.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -427,6 +427,39 @@ def test_another_persons_pin_switches_the_session_to_them(client, rosa, sam):
     assert "Good to see you, Rosa" in home.text
 
 
+def test_a_request_still_on_its_way_with_the_old_cookie_leaves_the_new_session_alone(
+    client, rosa, sam
+):
+    """The tablet's lock request (or a poll) can reach the server after the PIN switch
+    it preceded; its answer must not delete the cookie of the session that replaced it."""
+    from django.conf import settings
+    from django.test import Client
+
+    sign_in(client, rosa)
+    sign_in(client, sam)
+    old_cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    unlock(client, rosa, ROSA_PIN, json_answer=True)
+    late = Client()
+    late.cookies[settings.SESSION_COOKIE_NAME] = old_cookie
+
+    answer = late.post(reverse("staff:lock"), {"next": "/"}, headers={"Accept": "application/json"})
+
+    assert answer.status_code == 401
+    assert settings.SESSION_COOKIE_NAME not in answer.cookies
+    assert "Good to see you, Rosa" in client.get(reverse("home")).text
+
+
+def test_signing_out_still_deletes_the_session_cookie(client, rosa):
+    from django.conf import settings
+
+    sign_in(client, rosa)
+
+    response = client.post(reverse("logout"))
+
+    assert response.cookies[settings.SESSION_COOKIE_NAME].value == ""
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 0
+
+
 def test_a_wrong_pin_says_so_and_changes_nothing(client, rosa, sam):
     sign_in(client, rosa)
     sign_in(client, sam)
