@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -519,15 +519,11 @@ class _MonthContext:
     now: dt.datetime
     pass_times: dict[str, dt.time]
     days: tuple[DayColumn, ...]
-    instants: dict[tuple[dt.date, dt.time], dt.datetime] = field(default_factory=dict)
 
     def instant(self, day: dt.date, clock: dt.time) -> dt.datetime:
-        """``schedule.local_to_utc``, remembered: every order of every resident in the
-        batch asks for the same few clock times on the same days."""
-        key = (day, clock)
-        if key not in self.instants:
-            self.instants[key] = schedule.local_to_utc(day=day, clock=clock, zone=self.zone)
-        return self.instants[key]
+        """A wall-clock time on a day of this month, in UTC (``schedule.local_to_utc``,
+        which remembers: every order of every resident asks for the same few)."""
+        return schedule.local_to_utc(day=day, clock=clock, zone=self.zone)
 
 
 def _orders_in_range(
