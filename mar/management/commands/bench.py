@@ -538,15 +538,15 @@ def phase_schedule(options: dict, rows: list[Row], notes: list[str]) -> None:
             with connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {table} CASCADE")
 
-        ours = []
-        for _ in range(repeat):
-            truncate()
-            ours += benchmarking.timed(lambda now=now: doses_materialize(now=now), repeat=1)
+        # The rows the untimed fill above wrote are the baseline's; then fills and bare
+        # inserts alternate, so a change in the machine's load hits both.
         values = list(ScheduledDose.objects.order_by("id").values_list(*columns))
         arrays = [list(column) for column in zip(*values, strict=True)]
-        bare = []
+        ours, bare = [], []
         with raw_connection() as raw:
             for _ in range(repeat):
+                truncate()
+                ours += benchmarking.timed(lambda now=now: doses_materialize(now=now), repeat=1)
                 truncate()
                 started = time.perf_counter()
                 with raw.transaction(), raw.cursor() as cursor:
@@ -591,8 +591,9 @@ def phase_schedule(options: dict, rows: list[Row], notes: list[str]) -> None:
     notes.append(
         f"Materialization: {repeat} fills from empty per size (p50, p95 over them), after "
         "one untimed fill (as in a running worker, whose memo of wall-clock conversions "
-        "is warm); the baseline writes the rows the fill wrote, precomputed, with the "
-        "same one statement from arrays (unnest, existing doses skipped), one transaction. "
+        "is warm); the baseline writes the rows that fill wrote, precomputed, with the "
+        "same one statement from arrays (unnest, existing doses skipped), one transaction; "
+        "fills and baseline inserts alternate. "
         f"Time per dose against {base_scale}x ({base_doses} doses): {growth} "
         "(1.00 = linear). The tick: 30 ticks a minute apart from the fill's moment."
     )
