@@ -17,7 +17,8 @@ touched. Between phases the tables are emptied and the demo community built agai
    a plain psycopg connection.
 2. Through gunicorn (a subprocess on a free localhost port, ``medtech.bench_urls``
    urlconf, production's gunicorn.conf.py: gthread workers):
-   ``POST /api/v1/administrations/`` from one client, then ``--clients`` concurrent
+   ``POST /api/v1/administrations/`` and ``GET /api/v1/doses/?cart=`` from one client
+   (``--requests`` each), then ``--clients`` concurrent
    clients charting as fast as they can, against the same clients posting the same
    bodies to a trivial endpoint (no database).
 3. Schedule materialization (48 hours) at 1x, 2x and 4x ``--residents``, against the
@@ -462,6 +463,12 @@ def phase_http(options: dict, rows: list[Row], notes: list[str], database_url: s
             status, elapsed = one.call("POST", chart_url, doses.pop(0))
             single.append(elapsed)
             statuses[status] += 1
+        cart_path = f"/api/v1/doses/?cart={setup.cart_id}"
+        listing, list_statuses = [], Counter()
+        for _ in range(n):
+            status, elapsed = one.call("GET", cart_path)
+            listing.append(elapsed)
+            list_statuses[status] += 1
         bodies = doses[:concurrent]
         trivial_seconds, trivial, trivial_statuses = bench_api.hammer(
             port=port, tokens=setup.tokens, path=reverse("bench_trivial"), bodies=bodies,
@@ -470,8 +477,10 @@ def phase_http(options: dict, rows: list[Row], notes: list[str], database_url: s
         chart_seconds, charted, chart_statuses = bench_api.hammer(
             port=port, tokens=setup.tokens, path=chart_url, bodies=bodies, clients=clients
         )
-    if statuses[201] != n or chart_statuses[201] != len(bodies):
-        raise CommandError(f"Charting through gunicorn failed: {statuses}, {chart_statuses}.")
+    if statuses[201] != n or chart_statuses[201] != len(bodies) or list_statuses[200] != n:
+        raise CommandError(
+            f"Requests through gunicorn failed: {statuses}, {chart_statuses}, {list_statuses}."
+        )
     single_summary = benchmarking.summary(single)
     if "raw_chart" not in options:  # the pages phase did not run
         cart = MedCart.objects.order_by("name", "id").first()
@@ -485,6 +494,17 @@ def phase_http(options: dict, rows: list[Row], notes: list[str], database_url: s
             f"the same INSERT + UPDATE through psycopg: {ms(raw)}",
             f"{ratio:.1f}x",
             f"<= 3x: {verdict(ratio <= 3)}; p95 < 100 ms: {verdict(single_summary['p95'] < 100)}",
+        )
+    )
+    listing_summary = benchmarking.summary(listing)
+    rows.append(
+        Row(
+            f"a cart's doses: `GET /api/v1/doses/?cart=` through gunicorn, 1 client "
+            f"({setup.cart_doses} doses, first page of 50)",
+            f"{ms(listing_summary)}; {queries['doses']} queries",
+            "none",
+            "",
+            f"p95 < 100 ms: {verdict(listing_summary['p95'] < 100)}",
         )
     )
     per_second = chart_statuses[201] / chart_seconds
