@@ -139,6 +139,11 @@ class Setup:
     residents: int
     cart_doses: int
 
+    @property
+    def cart_doses_path(self) -> str:
+        """The cart's dose list through the API, as a tablet asks for it."""
+        return f"/api/v1/doses/?cart={self.cart_id}"
+
 
 def seed(*, residents: int) -> Setup:
     now = timezone.now()
@@ -390,7 +395,7 @@ def measure(
         chart_samples.append(elapsed)
         chart_statuses[status] += 1
 
-    cart_path = f"/api/v1/doses/?cart={setup.cart_id}"
+    cart_path = setup.cart_doses_path
     for _ in range(warm_up):
         one.call("GET", cart_path)
     list_samples = [one.call("GET", cart_path)[1] for _ in range(requests)]
