@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -22,7 +21,12 @@ from mar.services import administrations as charting
 from mar.services.doses import doses_sync_for_order
 from staff import services as staff_services
 from staff.models import User
-from tests.browser.conftest import TABLET_VIEWPORTS, horizontal_overflow, small_touch_targets
+from tests.browser.conftest import (
+    TABLET_VIEWPORTS,
+    horizontal_overflow,
+    screenshot,
+    small_touch_targets,
+)
 from tests.browser.test_tablet_lock import lock_overlay, sign_in, type_pin
 from tests.factories import (
     DEMO_PASSWORD,
@@ -41,7 +45,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 ROSA_PIN = "2580"
 SAM_PIN = "13579"
-SHOTS = Path("/work/shots/offline")
 MEDICATIONS = {
     "Mary Whitfield": ["metoprolol", "donepezil", "lisinopril", "atorvastatin"],
     "Harold Beck": ["levothyroxine", "amlodipine", "sertraline", "omeprazole"],
@@ -169,8 +172,7 @@ def wait_until_pages_kept(page: Page, count: int) -> None:
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, f"offline-{name}")
 
 
 def chart_given(page: Page, medication: str) -> None:
