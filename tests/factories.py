@@ -8,12 +8,12 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
-from django.utils import timezone
 
 from inventory.models import MedCart, StockItem
 from mar.models import Medication, Order, Route
 from residents.models import Facility, MedPassTime, Resident, Room, Unit
 from staff.models import Certification, FacilityMembership, User
+from tests import clock
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -105,8 +105,8 @@ class CertificationFactory(factory.django.DjangoModelFactory):
     kind = Certification.Kind.MEDICATION_AIDE
     number = factory.Sequence(lambda n: f"CMA-{10000 + n}")
     state = "IL"
-    issued_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=300))
-    expires_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=400))
+    issued_on = factory.LazyFunction(lambda: clock.today() - dt.timedelta(days=300))
+    expires_on = factory.LazyFunction(lambda: clock.today() + dt.timedelta(days=400))
 
 
 class MedicationFactory(factory.django.DjangoModelFactory):
@@ -132,13 +132,13 @@ class OrderFactory(factory.django.DjangoModelFactory):
     route = Route.ORAL
     frequency = Order.Frequency.TIMES_OF_DAY
     administration_times = factory.LazyFunction(lambda: ["08:00", "20:00"])
-    starts_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=7))
+    starts_at = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=7))
     prescriber = "Dr. Ana Ortiz"
     status = Order.Status.ACTIVE
     entered_by = factory.SubFactory(UserFactory, role=User.Role.NURSE, title="RN", facility=None)
-    entered_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=7))
+    entered_at = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=7))
     verified_by = factory.SubFactory(UserFactory, role=User.Role.NURSE, title="LPN")
-    verified_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=7))
+    verified_at = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=7))
 
 
 class StockItemFactory(factory.django.DjangoModelFactory):
@@ -151,5 +151,5 @@ class StockItemFactory(factory.django.DjangoModelFactory):
     package = StockItem.Package.BLISTER_CARD
     quantity_on_hand = Decimal("30")
     unit = "tablet"
-    expires_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=180))
-    received_at = factory.LazyFunction(timezone.now)
+    expires_on = factory.LazyFunction(lambda: clock.today() + dt.timedelta(days=180))
+    received_at = factory.LazyFunction(clock.now)

@@ -9,6 +9,13 @@ from tests.factories import ResidentFactory, UserFactory
 
 NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
 
+
+@pytest.fixture
+def moment() -> dt.datetime:
+    """The moment these tests stand at."""
+    return NOW
+
+
 pytestmark = pytest.mark.django_db
 
 

@@ -17,6 +17,7 @@ from inventory.models import CartAssignment, MedCart, StockItem, StockTransactio
 from mar.models import Medication, Order, ScheduledDose
 from residents.models import Facility, Resident, ResidentAbsence, Room, Unit
 from staff.models import Certification, FacilityMembership, User
+from tests import clock
 
 DEMO = "Maple Grove Assisted Living"
 
@@ -89,7 +90,7 @@ def test_it_creates_the_demo_users_with_their_roles_and_certifications(db):
     seed()
 
     facility = Facility.objects.get(name=DEMO)
-    today = dt.datetime.now(facility.zone).date()
+    today = clock.today(facility.zone)
     users = {user.username: user for user in User.objects.all()}
     assert {name: user.role for name, user in users.items()} == {
         "tech1": "med_tech",
@@ -127,7 +128,7 @@ def test_every_stock_item_matches_its_ledger_and_its_order(db):
         "order__resident__room", "medication"
     )
     assert items.count() == Order.objects.count()
-    today = dt.datetime.now(Facility.objects.get().zone).date()
+    today = clock.today(Facility.objects.get().zone)
     for item in items:
         assert item.quantity_on_hand == item.ledger
         assert item.rx_number == item.order.rx_number

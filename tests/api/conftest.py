@@ -6,11 +6,10 @@ pharmacies' and tablets' scripts do.
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-import time_machine
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -23,10 +22,10 @@ from tests.mar.conftest import NOW, Community
 AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago
 
 
-@pytest.fixture(autouse=True)
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(AT, tick=False) as traveller:
-        yield traveller
+@pytest.fixture
+def moment() -> dt.datetime:
+    """07:30 in Chicago: the 08:00 dose is due."""
+    return AT
 
 
 def client_for(user: User) -> APIClient:

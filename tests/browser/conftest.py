@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests import clock
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -57,18 +59,29 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def new_context(browser: Browser, **options) -> BrowserContext:
+    """A browser context whose pages' clock reads the server's time.
+
+    The pages' JavaScript (the offline queue's times, the idle lock) takes the time the
+    server's clock gives, moved or not (MEDTECH_TEST_CLOCK), and tests can fast-forward it.
+    """
+    context = browser.new_context(locale="en-US", **options)
+    context.clock.install(time=clock.now())
+    context.set_default_timeout(10_000)
+    return context
+
+
 @pytest.fixture(params=list(TABLET_VIEWPORTS))
 def tablet_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     """A fresh page (own cookies) on a touch tablet, once landscape and once portrait."""
-    context = browser.new_context(
+    context = new_context(
+        browser,
         viewport=TABLET_VIEWPORTS[request.param],
         device_scale_factor=1,
         has_touch=True,
         is_mobile=False,
-        locale="en-US",
         timezone_id="America/Chicago",
     )
-    context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
     context.close()

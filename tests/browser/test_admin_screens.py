@@ -18,7 +18,8 @@ from mar.models import Order, ScheduledDose
 from mar.services.doses import doses_close_missed, doses_materialize
 from residents.models import Resident, ResidentAbsence
 from staff.models import Certification, User
-from tests.browser.conftest import horizontal_overflow, screenshot
+from tests import clock
+from tests.browser.conftest import horizontal_overflow, new_context, screenshot
 from tests.factories import (
     DEMO_PASSWORD,
     FacilityFactory,
@@ -30,7 +31,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 DESKTOP = {"width": 1280, "height": 800}
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -38,10 +39,9 @@ LOCAL = "%Y-%m-%dT%H:%M"
 
 @pytest.fixture
 def desktop_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(
-        viewport=DESKTOP, device_scale_factor=1, locale="en-US", timezone_id="America/Chicago"
+    context = new_context(
+        browser, viewport=DESKTOP, device_scale_factor=1, timezone_id="America/Chicago"
     )
-    context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
     context.close()
@@ -106,9 +106,7 @@ def test_it_takes_a_resident_from_admission_through_hospital_to_discharge(
     page.get_by_label("Last name").fill("Hart")
     page.get_by_label("Preferred name").fill("Evie")
     page.get_by_label("Date of birth").fill("1938-03-14")
-    page.get_by_label("Admitted on").fill(
-        timezone.now().astimezone(community.zone).date().isoformat()
-    )
+    page.get_by_label("Admitted on").fill(clock.now().astimezone(community.zone).date().isoformat())
     page.get_by_label("Room").select_option(label="104 · " + community.room.unit.name)
     page.get_by_label("Code status").select_option(label="DNR")
     page.get_by_label("Physician", exact=True).fill("Dr. Ana Ortiz")
@@ -134,7 +132,7 @@ def test_it_takes_a_resident_from_admission_through_hospital_to_discharge(
     assert resident.photo.name.endswith(".jpg")
 
     # An order that gives a dose every three hours, scheduled since before they left.
-    now = timezone.now()
+    now = clock.now()
     left_at = (now - dt.timedelta(hours=10)).astimezone(community.zone).replace(second=0)
     OrderFactory(
         resident=resident,
@@ -156,7 +154,7 @@ def test_it_takes_a_resident_from_admission_through_hospital_to_discharge(
     page.get_by_role("button", name="Record the return").click()
     expect(page.locator("[data-resident-status]")).to_have_text("Active")
     back_at = ResidentAbsence.objects.get(resident=resident).ended_at
-    doses_close_missed(now=timezone.now())  # what Celery beat runs every few minutes
+    doses_close_missed(now=clock.now())  # what Celery beat runs every few minutes
     page.reload()
 
     doses = page.locator("[data-recent-doses]")
@@ -195,7 +193,7 @@ def test_it_shows_a_med_tech_whose_certification_expired_yesterday_that_they_can
     desktop_page: Page, live_server, community: Community
 ):
     page = desktop_page
-    today = timezone.now().astimezone(community.zone).date()
+    today = clock.now().astimezone(community.zone).date()
     sign_in(page, live_server.url, "admin1", "Grace Okafor")
     page.get_by_role("link", name="Staff").first.click()
     page.get_by_role("link", name="Add a person").click()
@@ -262,7 +260,7 @@ def test_it_moves_the_next_doses_when_the_am_pass_time_changes(
         medication=MedicationFactory(generic_name="levothyroxine", strength="50 mcg"),
         administration_times=["AM"],
     )
-    doses_materialize(now=timezone.now())
+    doses_materialize(now=clock.now())
     zone = community.zone
     before = {
         d.astimezone(zone).strftime("%H:%M")

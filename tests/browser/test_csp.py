@@ -11,10 +11,11 @@ from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
 from inventory.models import StockItem
+from tests.browser.conftest import new_context
 from tests.browser.test_medpass import Floor
 from tests.browser.test_tablet_lock import sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 # Collects violations in the page itself (an init script is not subject to the policy).
 WATCH_VIOLATIONS = """
@@ -32,10 +33,7 @@ def floor(db) -> Floor:
 
 @pytest.fixture
 def watched_page(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context(
-        viewport={"width": 1024, "height": 768}, has_touch=True, locale="en-US"
-    )
-    context.set_default_timeout(10_000)
+    context = new_context(browser, viewport={"width": 1024, "height": 768}, has_touch=True)
     context.add_init_script(WATCH_VIOLATIONS)
     page = context.new_page()
     console: list[str] = []

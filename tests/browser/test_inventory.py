@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from inventory import services
@@ -16,6 +15,7 @@ from inventory.models import ControlledCount
 from mar.models import Medication
 from staff.models import User
 from staff.services import user_set_pin
+from tests import clock
 from tests.browser.conftest import horizontal_overflow, screenshot, small_touch_targets
 from tests.factories import (
     DEMO_PASSWORD,
@@ -28,7 +28,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 MARIA_PIN, DARNELL_PIN, REBECCA_PIN = "2580", "3691", "4826"
 
@@ -60,8 +60,8 @@ class Floor:
             dea_schedule=Medication.DeaSchedule.IV,
         )
         lisinopril = MedicationFactory(generic_name="lisinopril", brand_name="Zestril")
-        now = timezone.now()
-        today = timezone.localdate()
+        now = clock.now()
+        today = clock.today()
         stock = (
             ("101", "Dorothy", "Abbott", hydrocodone, "20", 200, "HQK7"),
             ("101", "Dorothy", "Abbott", lisinopril, "5", 18, "ZMA4"),

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import horizontal_overflow, screenshot, small_touch_targets
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture

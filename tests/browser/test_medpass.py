@@ -19,6 +19,7 @@ from mar.services.doses import doses_sync_for_order
 from residents.models import Allergy
 from staff import services as staff_services
 from staff.models import User
+from tests import clock
 from tests.browser.conftest import horizontal_overflow, screenshot, small_touch_targets
 from tests.browser.test_tablet_lock import lock_overlay, sign_in, type_pin
 from tests.factories import (
@@ -34,7 +35,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 ROSA_PIN = "2580"
 SAM_PIN = "13579"
@@ -44,7 +45,7 @@ class Floor:
     """Maple Grove's Magnolia cart with one resident whose doses are due right now."""
 
     def __init__(self) -> None:
-        now = timezone.now()
+        now = clock.now()
         self.facility = FacilityFactory(name="Maple Grove Assisted Living")
         self.cart = MedCartFactory(facility=self.facility, name="Cart A - Magnolia")
         room = RoomFactory(
@@ -132,7 +133,6 @@ def test_a_med_pass_from_sign_in_to_auto_lock(tablet_page, live_server, floor):
     floor.facility.auto_lock_minutes = 1
     floor.facility.save()
     page = tablet_page
-    page.clock.install()
 
     # Two med techs sign in on the shared tablet; Rosa takes over with her PIN.
     sign_in(page, live_server.url, floor.rosa)
@@ -181,13 +181,13 @@ def test_a_med_pass_from_sign_in_to_auto_lock(tablet_page, live_server, floor):
     screenshot(page, "medpass-charted")
 
     # Sam gave acetaminophen 61 minutes ago from another tablet and documented it late.
-    given_at = timezone.now() - dt.timedelta(minutes=61)
+    given_at = clock.now() - dt.timedelta(minutes=61)
     charting.administration_record(
         user=floor.sam,
         idempotency_key="other-tablet-1",
         status="given",
         administered_at=given_at,
-        now=timezone.now(),
+        now=clock.now(),
         order=floor.acetaminophen,
         prn_reason="Headache 5/10",
         note="Charted from the other cart's tablet",
@@ -252,8 +252,8 @@ def test_the_concern_reaches_the_nurses_list(tablet_page, live_server, floor):
         user=floor.rosa,
         kind="adverse_reaction",
         description="Dizzy and pale 20 minutes after metoprolol",
-        observed_at=timezone.now(),
-        now=timezone.now(),
+        observed_at=clock.now(),
+        now=clock.now(),
     )
     page = tablet_page
 

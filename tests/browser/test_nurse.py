@@ -12,31 +12,30 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from mar.models import Amendment, ExceptionReview, Order
 from residents.models import Allergy
-from tests.browser.conftest import horizontal_overflow, screenshot
+from tests import clock
+from tests.browser.conftest import horizontal_overflow, new_context, screenshot
 from tests.browser.test_tablet_lock import sign_in
 from tests.factories import MedicationFactory
 from tests.nurse.conftest import Ward
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 1024, "height": 768}
 
 
 def new_page(browser: Browser, viewport: dict) -> Page:
-    context = browser.new_context(
+    context = new_context(
+        browser,
         viewport=viewport,
         device_scale_factor=1,
         has_touch=True,
-        locale="en-US",
         timezone_id="America/Chicago",
     )
-    context.set_default_timeout(10_000)
     return context.new_page()
 
 
@@ -64,7 +63,7 @@ def shot(page: Page, name: str) -> None:
 @pytest.fixture
 def ward(db) -> Ward:
     ward = Ward(residents=2)
-    ward.history(days=3, now=timezone.now())
+    ward.history(days=3, now=clock.now())
     return ward
 
 

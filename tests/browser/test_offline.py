@@ -21,9 +21,11 @@ from mar.services import administrations as charting
 from mar.services.doses import doses_sync_for_order
 from staff import services as staff_services
 from staff.models import User
+from tests import clock
 from tests.browser.conftest import (
     TABLET_VIEWPORTS,
     horizontal_overflow,
+    new_context,
     screenshot,
     small_touch_targets,
 )
@@ -41,7 +43,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 ROSA_PIN = "2580"
 SAM_PIN = "13579"
@@ -56,7 +58,7 @@ class Floor:
     """One cart, three residents, eleven doses due right now, two med techs, a nurse."""
 
     def __init__(self) -> None:
-        now = timezone.now()
+        now = clock.now()
         self.facility = FacilityFactory(name="Maple Grove Assisted Living")
         self.cart = MedCartFactory(facility=self.facility, name="Cart A - Magnolia")
         self.rosa = self._tech("rosa.alvarez", "Rosa", "Alvarez", "RA", ROSA_PIN)
@@ -128,11 +130,11 @@ def floor(db, settings) -> Floor:
 
 @pytest.fixture
 def tablet(browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(
+    context = new_context(
+        browser,
         viewport=TABLET_VIEWPORTS["landscape"],
         device_scale_factor=1,
         has_touch=True,
-        locale="en-US",
         timezone_id="America/Chicago",
         service_workers="allow",
     )
@@ -230,7 +232,7 @@ def test_a_med_pass_charted_offline_is_recorded_once_when_the_wifi_returns(
 
     # The Wi-Fi drops.
     go_offline(tablet)
-    started = timezone.now()
+    started = clock.now()
     page.get_by_role("link", name="Whitfield, Mary").tap()
     expect(page.get_by_role("heading", name="Whitfield, Mary")).to_be_visible()
     expect(bar(page)).to_contain_text("Offline - 0 waiting")
@@ -262,12 +264,12 @@ def test_a_med_pass_charted_offline_is_recorded_once_when_the_wifi_returns(
         chart_given(page, medication)
 
     page.goto(base + floor.resident_page("Ada Nguyen"))
-    given_earlier = timezone.now() - dt.timedelta(minutes=40)
+    given_earlier = clock.now() - dt.timedelta(minutes=40)
     chart_given_earlier(page, "furosemide", timezone.localtime(given_earlier, floor.facility.zone))
     chart_given(page, "potassium chloride")
     chart_refused(page, "memantine")
     expect(bar(page)).to_contain_text("Offline - 11 waiting")
-    charted = timezone.now()
+    charted = clock.now()
 
     # A reload while offline: the worker serves the page, the queue is still there.
     page.reload()
@@ -285,8 +287,8 @@ def test_a_med_pass_charted_offline_is_recorded_once_when_the_wifi_returns(
             user=floor.other_tablet_user,
             idempotency_key="other-tablet-1",
             status="given",
-            administered_at=timezone.now(),
-            now=timezone.now(),
+            administered_at=clock.now(),
+            now=clock.now(),
             scheduled_dose=floor.doses["sertraline"],
         )
 

@@ -9,11 +9,11 @@ from playwright.sync_api import Browser, expect
 
 from mar.services import printing
 from staff.models import User
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import new_context, screenshot
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 from tests.mar.test_print_pdf import MONTH, build_charted_month, local
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_the_progress_page_shows_the_pdf_when_the_print_is_done(
     job = printing.community_month_request(
         facility=facility, month=MONTH, user=administrator, now=local(20, 12)
     ).job
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    context = new_context(browser, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(live_server.url + reverse("login"))
     page.get_by_label("Username").fill(administrator.username)

@@ -12,7 +12,7 @@ from staff import services
 from tests.browser.conftest import horizontal_overflow, screenshot, small_touch_targets
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
 ROSA_PIN = "2580"
 SAM_PIN = "13579"
@@ -111,7 +111,6 @@ def test_it_locks_by_itself_and_keeps_what_was_typed(tablet_page, live_server, c
     community.auto_lock_minutes = 1
     community.save()
     page = tablet_page
-    page.clock.install()
     sign_in(page, live_server.url, rosa)
     page.goto(live_server.url + reverse("staff:pin"))
     new_pin = page.get_by_label("New PIN", exact=True)

@@ -22,6 +22,14 @@ from tests.factories import (
 
 # Friday 2026-11-20, 08:00 in Chicago (CST, UTC-6).
 NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def moment() -> dt.datetime:
+    """The moment these tests stand at."""
+    return NOW
+
+
 TODAY = dt.date(2026, 11, 20)
 PINS = {"tech": "2580", "witness": "3691", "nurse": "4826", "second_nurse": "5937", "admin": "6048"}
 

@@ -1,6 +1,5 @@
 """What the database refuses in the stock ledger and the controlled counts."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -8,10 +7,9 @@ from django.db import IntegrityError
 
 from inventory.models import ControlledCount, StockTransaction
 from tests.factories import MedCartFactory, StockItemFactory, UserFactory
+from tests.inventory.conftest import NOW
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
 
 
 def ledger_row(**fields) -> StockTransaction:

@@ -4,6 +4,7 @@ import pytest
 
 from inventory.models import CartAssignment
 from staff.models import User
+from tests.clock import NOW
 from tests.factories import (
     CertificationFactory,
     FacilityFactory,
@@ -13,9 +14,6 @@ from tests.factories import (
     RoomFactory,
     UserFactory,
 )
-
-# Friday 2026-11-20, 07:00 in Chicago (CST, UTC-6).
-NOW = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.UTC)
 
 
 class Community:

@@ -26,12 +26,12 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 from inventory.models import StockItem, StockTransaction
 from mar.models import Administration, Order, ScheduledDose
 from mar.services.doses import doses_sync_for_order
 from staff.models import User
+from tests import clock
 from tests.factories import CertificationFactory, OrderFactory, StockItemFactory, UserFactory
 from tests.mar.conftest import Community
 
@@ -176,12 +176,12 @@ def server(live_server) -> Server:
 
 def due_now_order(community: Community) -> Order:
     """A daily order at this very minute (facility time), so its dose is due now."""
-    local_now = timezone.now().astimezone(community.facility.zone)
+    local_now = clock.now().astimezone(community.facility.zone)
     order = OrderFactory(
         resident=community.resident,
         medication=community.medication,
         administration_times=[f"{local_now:%H:%M}"],
-        starts_at=timezone.now() - dt.timedelta(days=7),
+        starts_at=clock.now() - dt.timedelta(days=7),
     )
     StockItemFactory(
         cart=community.cart,
@@ -195,8 +195,8 @@ def due_now_order(community: Community) -> Order:
 
 def test_it_charts_a_dose_sent_200_times_from_50_tablets_exactly_once(server, community, request):
     order = due_now_order(community)
-    doses_sync_for_order(order=order, now=timezone.now())
-    dose = ScheduledDose.objects.get(order=order, scheduled_at__lte=timezone.now())
+    doses_sync_for_order(order=order, now=clock.now())
+    dose = ScheduledDose.objects.get(order=order, scheduled_at__lte=clock.now())
     techs = certified_techs(community)
     tablets = signed_in_tablets(techs)
     page = reverse("mar:pass_resident", args=[community.resident.public_id])

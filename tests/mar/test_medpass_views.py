@@ -8,7 +8,6 @@ The views read the clock, so every test stands at ``AT`` (07:30 in Chicago on Fr
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -48,9 +47,9 @@ NORMAL_VITALS = {
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(AT, tick=False) as traveller:
-        yield traveller
+def moment() -> dt.datetime:
+    """07:30 in Chicago: the 08:00 dose is due."""
+    return AT
 
 
 def stocked_order(community: Community, **fields) -> Order:

@@ -6,15 +6,21 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from mar.models import Administration, Order, ScheduledDose
 from staff.models import User
+from tests import clock
 from tests.factories import MedicationFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def moment() -> dt.datetime:
+    """The moment these tests stand at."""
+    return NOW
 
 
 def make_dose(order: Order, at: dt.datetime = NOW) -> ScheduledDose:
@@ -187,7 +193,7 @@ def test_it_keeps_a_verified_order_active_with_both_signatures(order):
 
     assert order.status == Order.Status.ACTIVE
     assert order.verified_by_id != order.entered_by_id
-    assert order.verified_at <= timezone.now()
+    assert order.verified_at <= clock.now()
 
 
 def test_it_refuses_a_prn_order_with_a_minimum_interval_but_no_daily_maximum():

@@ -49,6 +49,12 @@ pytestmark = pytest.mark.django_db
 NOW = local(5, 12)  # Thursday Nov 5, noon in Chicago
 
 
+@pytest.fixture
+def moment() -> dt.datetime:
+    """The moment these tests stand at."""
+    return NOW
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -26,6 +26,12 @@ pytestmark = pytest.mark.django_db
 NOW = local(5, 12)
 
 
+@pytest.fixture
+def moment() -> dt.datetime:
+    """The moment these tests stand at."""
+    return NOW
+
+
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.utils import timezone
 from pypdf import PdfReader
 
 from mar import tasks
@@ -18,6 +17,7 @@ from mar.models import PrintJob
 from mar.printing_selectors import Month
 from mar.services import printing
 from medtech.celery import app
+from tests import clock
 from tests.factories import FacilityFactory, MedCartFactory, ResidentFactory, RoomFactory
 from tests.mar.test_print_pdf import make_order, make_staff
 
@@ -55,7 +55,7 @@ def community(residents: int):
     facility = FacilityFactory(name="Cedar Court")
     staff = make_staff(facility)
     cart = MedCartFactory(facility=facility)
-    month = Month.containing(timezone.now(), facility.zone)
+    month = Month.containing(clock.now(), facility.zone)
     starts_at = dt.datetime.combine(month.first_day, dt.time(0), tzinfo=facility.zone)
     for number in range(residents):
         resident = ResidentFactory(
@@ -80,7 +80,7 @@ def test_a_worker_renders_the_whole_community_and_merges_it(worker):
     facility, staff, month = community(residents=3)
 
     asked = printing.community_month_request(
-        facility=facility, month=month, user=staff.rebecca, now=timezone.now()
+        facility=facility, month=month, user=staff.rebecca, now=clock.now()
     )
     job = asked.job
 

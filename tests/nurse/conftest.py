@@ -13,6 +13,7 @@ from mar.models import Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.doses import doses_close_missed, doses_sync_for_order
 from staff.models import Certification, User
+from tests import clock
 from tests.factories import (
     CertificationFactory,
     FacilityFactory,
@@ -28,6 +29,12 @@ from tests.factories import (
 
 # Friday 2026-11-20, 13:00 in Chicago (CST, UTC-6).
 NOW = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def moment() -> dt.datetime:
+    """The moment these tests stand at."""
+    return NOW
 
 
 class Ward:
@@ -66,9 +73,9 @@ class Ward:
         order = OrderFactory(
             resident=resident,
             medication=MedicationFactory(),
-            starts_at=NOW - dt.timedelta(days=40),
-            entered_at=NOW - dt.timedelta(days=40),
-            verified_at=NOW - dt.timedelta(days=40),
+            starts_at=clock.now() - dt.timedelta(days=40),
+            entered_at=clock.now() - dt.timedelta(days=40),
+            verified_at=clock.now() - dt.timedelta(days=40),
             entered_by=self.nurse,
             verified_by=self.second_nurse,
         )
@@ -78,7 +85,7 @@ class Ward:
             medication=order.medication,
             order=order,
             quantity_on_hand=Decimal("500"),
-            expires_on=dt.date(2030, 1, 1),
+            expires_on=clock.today() + dt.timedelta(days=400),
         )
         self.residents.append(resident)
         self.orders.append(order)

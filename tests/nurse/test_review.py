@@ -2,11 +2,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from mar.models import Administration, ExceptionReview, ScheduledDose
 from mar.selectors_nurse import ExceptionFilters, exceptions_page, exceptions_unreviewed_count
 from mar.services.administrations import administration_mark_entered_in_error
+from tests import clock
 from tests.nurse.conftest import NOW, Ward
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +178,7 @@ def test_it_shows_the_unreviewed_count_on_the_nurses_home(client, history):
 
     response = client.get(reverse("home"))
 
-    count = exceptions_unreviewed_count(user=history.nurse, now=timezone.now())
+    count = exceptions_unreviewed_count(user=history.nurse, now=clock.now())
     assert count > 0
     assert f'aria-label="{count} not reviewed"' in response.content.decode()
 

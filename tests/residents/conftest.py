@@ -1,4 +1,3 @@
-import datetime as dt
 import io
 
 import pytest
@@ -13,9 +12,6 @@ from tests.factories import (
     RoomFactory,
     UserFactory,
 )
-
-# Friday 2026-11-20, 07:00 in Chicago (CST, UTC-6).
-NOW = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.UTC)
 
 
 def jpeg_upload(name: str = "face.jpg", size=(1600, 1200), exif: bool = True) -> SimpleUploadedFile:

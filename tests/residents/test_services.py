@@ -12,8 +12,9 @@ from medtech.models import AuditEvent
 from residents import services
 from residents.models import Resident, ResidentAbsence, Room
 from residents.photos import photo_reencode
+from tests.clock import NOW
 from tests.factories import OrderFactory, StockItemFactory
-from tests.residents.conftest import NOW, jpeg_upload
+from tests.residents.conftest import jpeg_upload
 
 HOUR = dt.timedelta(hours=1)
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import redis
-import time_machine
 from django.core.files.base import ContentFile
 from PIL import Image
 
@@ -58,9 +57,9 @@ MONTH = Month(dt.date(2026, 11, 1))
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(AT, tick=False) as traveller:
-        yield traveller
+def moment() -> dt.datetime:
+    """07:30 in Chicago: the 08:00 dose is due."""
+    return AT
 
 
 def staff(facility: Facility) -> dict[str, User]:

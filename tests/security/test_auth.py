@@ -8,7 +8,6 @@ import datetime as dt
 import logging
 
 import pytest
-import time_machine
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import identify_hasher
@@ -23,16 +22,9 @@ from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 TOKEN_URL = "/api/v1/auth/token/"
-START = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.UTC)
 PIN = "2580"
 WRONG_PIN = "9174"
 OTHER_ADDRESS = "203.0.113.9"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import datetime as dt
 import uuid
 
 import pytest
-import time_machine
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -20,11 +19,11 @@ import medtech.settings as production
 from staff import services
 from staff.models import User
 from staff.selectors import user_charting_refusal, user_signing_refusal
+from tests.clock import NOW
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-START = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.UTC)
 POLL = {"HX-Request": "true", "X-Background-Request": "1"}
 
 
@@ -33,12 +32,6 @@ def production_logoff(settings):
     """The test settings turn the automatic logoff off; these tests use production's."""
     settings.SESSION_IDLE_TIMEOUT = production.SESSION_IDLE_TIMEOUT
     settings.SESSION_ABSOLUTE_TIMEOUT = production.SESSION_ABSOLUTE_TIMEOUT
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -240,11 +233,11 @@ def test_a_shared_account_can_neither_chart_nor_sign(community):
     shared = UserFactory(username="cart", initials="CT", is_shared_account=True, facility=community)
     services.user_set_pin(user=shared, pin="4826", password=DEMO_PASSWORD)
 
-    charting = user_charting_refusal(user=shared, facility_id=community.pk, today=START.date())
+    charting = user_charting_refusal(user=shared, facility_id=community.pk, today=NOW.date())
     with pytest.raises(services.SigningNotAllowed):
-        services.user_signature_verify(user=shared, secret="4826", now=START)
+        services.user_signature_verify(user=shared, secret="4826", now=NOW)
     with pytest.raises(services.SigningNotAllowed):
-        services.user_signature_verify(user=shared, secret=DEMO_PASSWORD, now=START)
+        services.user_signature_verify(user=shared, secret=DEMO_PASSWORD, now=NOW)
 
     assert "shared account" in charting
     assert user_signing_refusal(user=shared) == charting
@@ -253,18 +246,18 @@ def test_a_shared_account_can_neither_chart_nor_sign(community):
 def test_a_person_signs_with_their_pin_or_password(rosa):
     services.user_set_pin(user=rosa, pin="4826", password=DEMO_PASSWORD)
 
-    services.user_signature_verify(user=rosa, secret="4826", now=START)
-    services.user_signature_verify(user=rosa, secret=DEMO_PASSWORD, now=START)
+    services.user_signature_verify(user=rosa, secret="4826", now=NOW)
+    services.user_signature_verify(user=rosa, secret=DEMO_PASSWORD, now=NOW)
     with pytest.raises(services.PinIncorrect):
-        services.user_signature_verify(user=rosa, secret="not-her-password", now=START)
+        services.user_signature_verify(user=rosa, secret="not-her-password", now=NOW)
 
 
 def test_wrong_passwords_for_a_signature_pause_signing_too(rosa):
     for _ in range(4):
         with pytest.raises(services.PinIncorrect):
-            services.user_signature_verify(user=rosa, secret="guess-again", now=START)
+            services.user_signature_verify(user=rosa, secret="guess-again", now=NOW)
 
     with pytest.raises(services.PinLockedOut):
-        services.user_signature_verify(user=rosa, secret="guess-again", now=START)
+        services.user_signature_verify(user=rosa, secret="guess-again", now=NOW)
     with pytest.raises(services.PinLockedOut):
-        services.user_signature_verify(user=rosa, secret=DEMO_PASSWORD, now=START)
+        services.user_signature_verify(user=rosa, secret=DEMO_PASSWORD, now=NOW)

@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
@@ -24,12 +23,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
-from django.utils import timezone
 
 from inventory.models import CartAssignment
 from mar import tasks
 from mar.models import Notification, ScheduledDose
 from mar.services.doses import doses_sync_for_order
+from tests import clock
 from tests.factories import (
     FacilityFactory,
     MedCartFactory,
@@ -43,6 +42,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.xdist_group("celery"),
     pytest.mark.slow,
+    pytest.mark.realtime,  # the worker process runs on the process clock, as the test does
 ]
 
 VISIBILITY_TIMEOUT = 3
@@ -69,22 +69,24 @@ class Worker:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "medtech.settings_test",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": self.redis_url,
-            "MEDTECH_TEST_REDIS_DB": "0",
-            "SECRET_KEY": "worker-fault-test-" + "x" * 40,
-            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-        }
+        env = clock.subprocess_environment(
+            {
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "medtech.settings_test",
+                "DATABASE_URL": database_url(),
+                "REDIS_URL": self.redis_url,
+                "MEDTECH_TEST_REDIS_DB": "0",
+                "SECRET_KEY": "worker-fault-test-" + "x" * 40,
+                "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+            }
+        )
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "medtech", "worker",
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            clock.subprocess_command(
+                "celery", "-A", "medtech", "worker",
                 "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO",
                 "--without-heartbeat", "--without-mingle", "--without-gossip",
-            ],
+            ),
             cwd=settings.BASE_DIR,
             env=env,
             stdout=log,
@@ -163,7 +165,7 @@ def waiting_writer(conn: psycopg.Connection) -> int | None:
 
 
 def test_a_worker_killed_mid_run_leaves_every_reminder_exactly_once(worker, tmp_path):
-    now = timezone.now()
+    now = clock.now()
     assignment, doses = due_soon_community(now)
     expected = {(assignment.user_id, f"dose:{dose.pk}") for dose in doses}
     reminders = Notification.objects.filter(kind=Notification.Kind.DOSE_DUE)

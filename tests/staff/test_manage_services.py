@@ -11,9 +11,9 @@ from medtech.models import AuditEvent
 from staff import manage_services as services
 from staff.models import Certification, User
 from staff.selectors import user_charting_refusal
+from tests.clock import NOW
 from tests.factories import FacilityFactory, MedCartFactory, UserFactory
 
-NOW = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 20)
 
 

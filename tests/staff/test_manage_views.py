@@ -2,10 +2,10 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from staff.models import User
+from tests import clock
 from tests.factories import CertificationFactory, FacilityFactory, UserFactory
 
 
@@ -75,7 +75,7 @@ def test_it_answers_404_for_someone_of_another_community(client, place):
 
 
 def test_it_lists_expired_and_soon_expiring_certifications_and_who_cannot_chart(client, place):
-    today = timezone.localdate()
+    today = clock.today()
     CertificationFactory(user=place.tech, expires_on=today - dt.timedelta(days=1))
     CertificationFactory(user=place.nurse, kind="cpr", expires_on=today + dt.timedelta(days=20))
     CertificationFactory(
@@ -97,7 +97,7 @@ def test_it_lists_expired_and_soon_expiring_certifications_and_who_cannot_chart(
 
 
 def test_it_tells_a_med_tech_with_an_expired_certification_on_their_home_screen(client, place):
-    CertificationFactory(user=place.tech, expires_on=timezone.localdate() - dt.timedelta(days=1))
+    CertificationFactory(user=place.tech, expires_on=clock.today() - dt.timedelta(days=1))
     client.force_login(place.tech)
 
     response = client.get(reverse("home"))

@@ -12,17 +12,17 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import identify_hasher
 from django.core import signing
 from django.urls import reverse
-from django.utils import timezone
 
 from staff import services
 from staff.middleware import TABLET_COOKIE
+from tests import clock
+from tests.clock import NOW
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 ROSA_PIN = "2580"
 SAM_PIN = "13579"
-NOW = dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -249,10 +249,11 @@ def test_it_forgets_sign_ins_older_than_twelve_hours_and_keeps_eight(community):
         tablet_users = services.tablet_users_add(
             tablet_users=tablet_users, user=user, now=NOW + dt.timedelta(hours=hour)
         )
+    with time_machine.travel(NOW + dt.timedelta(hours=9), tick=False):  # the last sign-in
+        value = services.tablet_users_sign(tablet_users=tablet_users)
 
-    value = services.tablet_users_sign(tablet_users=tablet_users)
     with time_machine.travel(NOW + dt.timedelta(hours=13), tick=False):
-        kept = services.tablet_users_unsign(value=value, now=timezone.now())
+        kept = services.tablet_users_unsign(value=value, now=clock.now())
 
     assert len(tablet_users) == 8
     assert [t.public_id for t in kept] == [u.public_id for u in reversed(users[2:])]
@@ -265,7 +266,7 @@ def test_it_forgets_a_person_who_signs_out(client, rosa, sam):
     client.post(reverse("logout"))
 
     tablet_users = services.tablet_users_unsign(
-        value=client.cookies[TABLET_COOKIE].value, now=timezone.now()
+        value=client.cookies[TABLET_COOKIE].value, now=clock.now()
     )
     assert [t.public_id for t in tablet_users] == [rosa.public_id]
 
@@ -420,7 +421,7 @@ def test_another_persons_pin_switches_the_session_to_them(client, rosa, sam):
     assert client.session.session_key != session_key
     assert not is_locked(client)
     remembered = services.tablet_users_unsign(
-        value=client.cookies[TABLET_COOKIE].value, now=timezone.now()
+        value=client.cookies[TABLET_COOKIE].value, now=clock.now()
     )
     assert {t.public_id for t in remembered} == {rosa.public_id, sam.public_id}
     home = client.get(reverse("home"))
@@ -503,7 +504,7 @@ def test_five_wrong_pins_pause_that_persons_pin_for_fifteen_minutes(client, rosa
     assert session_user_id(client) == str(sam.pk)
     assert unlock(client, sam, SAM_PIN, json_answer=True).json()["result"] == "unlocked"
     lock(client)
-    with time_machine.travel(timezone.now() + dt.timedelta(minutes=16)):
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=16)):
         later = unlock(client, rosa, ROSA_PIN, json_answer=True)
     assert later.json()["result"] == "switched"
 
@@ -622,14 +623,14 @@ def test_a_pin_switch_does_not_stretch_the_tablets_twelve_hours(client, rosa, sa
     sign_in(client, rosa)
     sign_in(client, sam)
     before = services.tablet_users_unsign(
-        value=client.cookies[TABLET_COOKIE].value, now=timezone.now()
+        value=client.cookies[TABLET_COOKIE].value, now=clock.now()
     )
     lock(client)
 
-    with time_machine.travel(timezone.now() + dt.timedelta(hours=1)):
+    with time_machine.travel(clock.now() + dt.timedelta(hours=1)):
         unlock(client, rosa, ROSA_PIN)
         after = services.tablet_users_unsign(
-            value=client.cookies[TABLET_COOKIE].value, now=timezone.now()
+            value=client.cookies[TABLET_COOKIE].value, now=clock.now()
         )
 
     assert session_user_id(client) == str(rosa.pk)
