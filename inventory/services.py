@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.urls import reverse
 
 from inventory.models import (
@@ -688,20 +688,54 @@ def stock_take_for_administration(
     )
 
 
+def stock_move_for_amended_amount(
+    *, administration: Administration, change: Decimal, by: User, reason: str, now: dt.datetime
+) -> StockTransaction:
+    """A nurse corrected how much of a dose was given: the ledger follows, on the item the
+    dose was taken from. More given: the difference comes off it (refused if it does not
+    hold that much); less: the difference goes back on it."""
+    taken = (
+        administration.stock_transactions.filter(kind=StockTransaction.Kind.ADMINISTER)
+        .order_by("id")
+        .first()
+    )
+    if taken is None:
+        raise StockUnavailable(
+            "No stock movement records this dose, so its amount cannot be corrected here; "
+            "adjust the cart's stock with a witness instead."
+        )
+    item = StockItem.objects.select_for_update(of=("self",)).get(pk=taken.stock_item_id)
+    return _move(
+        item=item,
+        kind=StockTransaction.Kind.ADMINISTER if change > 0 else StockTransaction.Kind.ADJUST,
+        quantity=-change,
+        by=by,
+        now=now,
+        reason=f"Dose amount amended: {reason}",
+        administration=administration,
+    )
+
+
 def stock_return_for_error(
     *, administration: Administration, by: User, reason: str, now: dt.datetime
 ) -> list[StockTransaction]:
-    """Put back what a dose charted in error took off the cart (a new ledger row each)."""
+    """Put back what a dose charted in error took off the cart, net of any amended amount:
+    one new ledger row per item it was taken from."""
+    net_by_item = (
+        administration.stock_transactions.values("stock_item_id")
+        .annotate(net=Sum("quantity"))
+        .order_by("stock_item_id")
+    )
     rows = []
-    for taken in administration.stock_transactions.filter(
-        kind=StockTransaction.Kind.ADMINISTER
-    ).order_by("id"):
-        item = StockItem.objects.select_for_update(of=("self",)).get(pk=taken.stock_item_id)
+    for entry in net_by_item:
+        if not entry["net"]:
+            continue
+        item = StockItem.objects.select_for_update(of=("self",)).get(pk=entry["stock_item_id"])
         rows.append(
             _move(
                 item=item,
                 kind=StockTransaction.Kind.ADJUST,
-                quantity=-taken.quantity,
+                quantity=-entry["net"],
                 by=by,
                 now=now,
                 reason=f"Dose entered in error: {reason}",

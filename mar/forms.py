@@ -25,10 +25,13 @@ def new_idempotency_key() -> str:
 
 
 def local_time_to_instant(clock: dt.time, *, zone: ZoneInfo, now: dt.datetime) -> dt.datetime:
-    """The most recent moment (not after now) at which the wall clock showed ``clock``."""
+    """The moment nearest now at which the wall clock shows ``clock``: today's, or
+    yesterday's when today's is more than 12 hours ahead (23:50 typed at 00:10). A time a
+    few hours ahead stays in the future, for the service to refuse as such rather than
+    read it as yesterday."""
     local_now = now.astimezone(zone)
     candidate = dt.datetime.combine(local_now.date(), clock, tzinfo=zone)
-    if candidate > local_now + dt.timedelta(minutes=5):
+    if candidate - local_now > dt.timedelta(hours=12):
         candidate -= dt.timedelta(days=1)
     return candidate.astimezone(dt.UTC)
 
@@ -37,7 +40,7 @@ class VitalsMixin(forms.Form):
     """One number field per vital the order requires."""
 
     def add_vital_fields(self, order: Order) -> None:
-        for name in order.required_vitals:
+        for name in order.vitals_needed:
             self.fields[f"vital_{name}"] = forms.DecimalField(
                 label=Vital(name).label,
                 required=False,
@@ -54,7 +57,56 @@ class VitalsMixin(forms.Form):
         }
 
 
-class ChartForm(VitalsMixin):
+class NurseChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.signature_name
+
+
+class ScanAndOverrideMixin(forms.Form):
+    """The scan (or why there is none) and a nurse's override, as every chart panel asks."""
+
+    scanned_code = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Scan the package",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "inputmode": "none", "autocapitalize": "off"}
+        ),
+    )
+    scan_skipped = forms.ChoiceField(
+        required=False,
+        choices=[("", "It was scanned"), *Administration.ScanSkipped.choices],
+        label="Cannot scan it?",
+    )
+    override_by = NurseChoiceField(
+        queryset=None, required=False, label="Nurse", empty_label="Choose the nurse"
+    )
+    override_secret = forms.CharField(
+        required=False,
+        max_length=128,
+        label="Nurse's PIN or password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    override_reason = forms.CharField(
+        required=False, max_length=500, label="Why the nurse overrides"
+    )
+
+    def add_override_nurses(self, nurses) -> None:
+        self.fields["override_by"].queryset = nurses
+
+    def scan_and_override(self) -> dict:
+        """The service's keyword arguments for the scan and the override."""
+        data = self.cleaned_data
+        return {
+            "scanned_code": data.get("scanned_code", ""),
+            "scan_skipped": data.get("scan_skipped", ""),
+            "override_by": data.get("override_by"),
+            "override_secret": data.get("override_secret", ""),
+            "override_reason": data.get("override_reason", ""),
+        }
+
+
+class ChartForm(VitalsMixin, ScanAndOverrideMixin):
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
     status = forms.ChoiceField(choices=Administration.Status.choices, widget=forms.HiddenInput)
     given_at = forms.TimeField(
@@ -62,44 +114,74 @@ class ChartForm(VitalsMixin):
         label="Given at (only if not just now)",
         widget=forms.TimeInput(attrs={"type": "time"}),
     )
-    scanned_code = forms.CharField(
-        required=False,
-        max_length=60,
-        label="Scan to verify (optional)",
-        widget=forms.TextInput(
-            attrs={"autocomplete": "off", "inputmode": "none", "autocapitalize": "off"}
-        ),
-    )
     reason = forms.CharField(required=False, max_length=500, label="Why not given")
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
     )
 
-    def __init__(self, *args, order: Order, **kwargs) -> None:
+    def __init__(self, *args, order: Order, nurses, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.add_vital_fields(order)
+        self.add_override_nurses(nurses)
 
 
-class PrnForm(VitalsMixin):
+PRN_OUTCOMES = [
+    (Administration.Status.GIVEN, "Given"),
+    (Administration.Status.HELD, "Held (not given)"),
+    (Administration.Status.REFUSED, "Refused"),
+]
+
+
+class PrnForm(VitalsMixin, ScanAndOverrideMixin):
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    status = forms.ChoiceField(
+        choices=PRN_OUTCOMES,
+        initial=Administration.Status.GIVEN,
+        required=False,  # a PRN panel is for giving one; held or refused is chosen
+        widget=forms.RadioSelect,
+    )
     prn_reason = forms.CharField(
         max_length=500,
-        label="Reason for this dose",
+        label="What is it for now (symptom, pain...)",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    reason = forms.CharField(required=False, max_length=500, label="Why not given")
     given_at = forms.TimeField(
         required=False,
-        label="Given at (only if not just now)",
+        label="At (only if not just now)",
         widget=forms.TimeInput(attrs={"type": "time"}),
     )
-    scanned_code = forms.CharField(required=False, max_length=60, label="Scan to verify (optional)")
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
     )
 
-    def __init__(self, *args, order: Order, **kwargs) -> None:
+    def __init__(self, *args, order: Order, nurses, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.add_vital_fields(order)
+        self.add_override_nurses(nurses)
+
+    def clean_status(self) -> str:
+        return self.cleaned_data.get("status") or Administration.Status.GIVEN
+
+
+class OverrideAskForm(forms.Form):
+    dose = forms.UUIDField(required=False)
+    order = forms.UUIDField(required=False)
+    what_stopped = forms.CharField(max_length=1000)
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("dose")) == bool(data.get("order")):
+            raise forms.ValidationError("Name the dose or the PRN order.")
+        return data
+
+
+class OverrideForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        label="Why you override",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class UndoForm(forms.Form):

@@ -7,6 +7,7 @@ change ever made to an administration row is the "entered in error" flag that
 an amendment sets.
 """
 
+import datetime as dt
 import uuid
 from datetime import timedelta
 
@@ -276,6 +277,24 @@ class Order(models.Model):
     def is_prn(self) -> bool:
         return self.frequency == self.Frequency.PRN
 
+    @property
+    def vitals_needed(self) -> list[str]:
+        """The vitals taken before a dose: those the order requires and every one its hold
+        parameters name (a hold parameter cannot be checked without its reading); a blood
+        pressure is both its numbers."""
+        named = set(self.required_vitals) | {
+            rule.get("vital") for rule in self.hold_parameters or [] if isinstance(rule, dict)
+        }
+        if named & {Vital.SYSTOLIC, Vital.DIASTOLIC}:
+            named |= {Vital.SYSTOLIC, Vital.DIASTOLIC}
+        return [vital for vital in Vital.values if vital in named]
+
+    @property
+    def chartable_from(self) -> dt.datetime:
+        """No dose can have been given under this order before it started, was entered,
+        or was verified."""
+        return max(filter(None, [self.starts_at, self.entered_at, self.verified_at]))
+
 
 class ScheduledDose(models.Model):
     """One dose an order calls for, materialized ahead by the schedule engine.
@@ -335,8 +354,46 @@ class ScheduledDose(models.Model):
         return f"{self.order} at {self.scheduled_at:%Y-%m-%d %H:%M} UTC"
 
 
+class DoseOverride(models.Model):
+    """A nurse's permission, with a reason, to chart one dose past a rule that would stop
+    it: before its window opens, a hold parameter crossed, too close to another dose of
+    the order. Granted on the tablet with the nurse's PIN or from the nurse's own device,
+    used by at most one record (``Administration.override``), and never changed."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    scheduled_dose = models.ForeignKey(
+        ScheduledDose, on_delete=models.PROTECT, null=True, blank=True, related_name="overrides"
+    )
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="overrides")
+    resident = models.ForeignKey(
+        "residents.Resident", on_delete=models.PROTECT, related_name="dose_overrides"
+    )
+    granted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    stopped_by = models.TextField(blank=True, help_text="What the rule said before the override.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="dose_override_reason"),
+        ]
+        indexes = [models.Index(fields=["order", "granted_at"])]
+        triggers = append_only("dose_override")
+
+    def __str__(self) -> str:
+        return f"Override of {self.order} at {self.granted_at:%Y-%m-%d %H:%M}"
+
+
 class Administration(models.Model):
     """The legal record of one dose given or not given."""
+
+    class ScanSkipped(models.TextChoices):
+        LABEL_DAMAGED = "label_damaged", "Label damaged or unreadable"
+        NO_BARCODE = "no_barcode", "No barcode on this package (cream, vial, bulk)"
+        SCANNER_DOWN = "scanner_down", "Scanner not working"
 
     class Status(models.TextChoices):
         GIVEN = "given", "Given"
@@ -380,6 +437,20 @@ class Administration(models.Model):
         default=False, help_text="Documented well after it was given."
     )
     override_reason = models.TextField(blank=True, help_text="Nurse override, e.g. early dose.")
+    override = models.OneToOneField(
+        DoseOverride,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="administration",
+    )
+    scanned_code = models.CharField(max_length=100, blank=True)
+    scan_skipped = models.CharField(
+        max_length=16,
+        choices=ScanSkipped.choices,
+        blank=True,
+        help_text="Why a dose given where scanning is required was not scanned.",
+    )
     is_entered_in_error = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=100, unique=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
@@ -581,6 +652,8 @@ class ExceptionReview(models.Model):
         AWAY = "away", "Away"
         OTHER = "other", "Other not given"
         CONCERN = "concern", "Concern report"
+        OVERRIDE = "override", "Nurse override"
+        UNSCANNED = "unscanned", "Given without a scan"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     scheduled_dose = models.OneToOneField(
@@ -636,6 +709,7 @@ class Notification(models.Model):
         COUNT_DISCREPANCY = "count_discrepancy", "Count discrepancy"
         LOW_STOCK = "low_stock", "Low stock"
         EXPIRING_STOCK = "expiring_stock", "Expiring stock"
+        OVERRIDE_REQUESTED = "override_requested", "Nurse override asked"
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     facility = models.ForeignKey(

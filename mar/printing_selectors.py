@@ -267,6 +267,20 @@ class AmendmentNote:
 
 
 @dataclass(frozen=True, slots=True)
+class OverrideNote:
+    """A dose charted past a rule on a nurse's override: who, when, why."""
+
+    dose_at: dt.datetime
+    medication: str
+    given_at: dt.datetime
+    initials: str
+    granted_by: str
+    granted_at: dt.datetime
+    reason: str
+    stopped_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Signer:
     initials: str
     name: str
@@ -290,6 +304,7 @@ class MonthlyMar:
     missed: tuple[MissedNote, ...]
     absences: tuple[AbsenceNote, ...]
     amendments: tuple[AmendmentNote, ...]
+    overrides: tuple[OverrideNote, ...]
     signers: tuple[Signer, ...]
 
 
@@ -382,7 +397,7 @@ def monthly_mars(
         .values_list(*DOSE_ROW_COLUMNS)
     ]
     # Every record that prints more than initials: PRN doses, doses not given, records
-    # amended or entered in error, witnessed doses.
+    # amended or entered in error, witnessed doses, doses given on a nurse's override.
     in_month = Q(scheduled_dose__scheduled_at__gte=start, scheduled_dose__scheduled_at__lt=end) | Q(
         scheduled_dose__isnull=True, administered_at__gte=start, administered_at__lt=end
     )
@@ -393,11 +408,13 @@ def monthly_mars(
             | ~Q(status=Administration.Status.GIVEN)
             | Q(is_entered_in_error=True)
             | Q(witness__isnull=False)
+            | Q(override__isnull=False)
             | Exists(Amendment.objects.filter(administration=OuterRef("pk")))
         )
         .select_related(
             "administered_by",
             "witness",
+            "override__granted_by",
             "effectiveness__recorded_by",
             "scheduled_dose",
             "order__medication",
@@ -584,10 +601,8 @@ def _order_conditions(order: Order) -> tuple[str, ...]:
     for rule in order.hold_parameters or []:
         name = str(rule.get("vital", "")).replace("_", " ")
         conditions.append(f"Hold if {name} {rule.get('comparator', '')} {rule.get('limit', '')}")
-    if order.required_vitals:
-        labels = ", ".join(
-            Vital(name).label if name in Vital.values else name for name in order.required_vitals
-        )
+    if order.vitals_needed:
+        labels = ", ".join(Vital(name).label for name in order.vitals_needed)
         conditions.append(f"Before giving: {labels}")
     if order.is_prn:
         conditions.append(
@@ -757,11 +772,7 @@ def _monthly_mar(
         for amendment in amendments.get(record.pk, []):
             amendment_notes.append(
                 AmendmentNote(
-                    dose_at=(
-                        record.scheduled_dose.scheduled_at
-                        if record.scheduled_dose_id
-                        else record.administered_at
-                    ).astimezone(zone),
+                    dose_at=_dose_time(record, zone),
                     medication=medication_label(record.order.medication),
                     field=amendment.get_field_display(),
                     old_value=_amendment_text(amendment.field, amendment.old_value, zone),
@@ -772,6 +783,20 @@ def _monthly_mar(
                 )
             )
     amendment_notes.sort(key=lambda note: (note.amended_at, note.dose_at))
+    override_notes = tuple(
+        OverrideNote(
+            dose_at=_dose_time(record, zone),
+            medication=medication_label(record.order.medication),
+            given_at=current[record.pk].administered_at.astimezone(zone),
+            initials=record.administered_by.initials,
+            granted_by=record.override.granted_by.signature_name,
+            granted_at=record.override.granted_at.astimezone(zone),
+            reason=record.override.reason,
+            stopped_by=record.override.stopped_by,
+        )
+        for record in active_records
+        if record.override_id
+    )
 
     return MonthlyMar(
         resident_id=resident.pk,
@@ -787,6 +812,7 @@ def _monthly_mar(
         missed=tuple(missed),
         absences=absence_notes,
         amendments=tuple(amendment_notes),
+        overrides=override_notes,
         signers=_signers(
             doses=doses,
             charting_users=charting_users,
@@ -800,6 +826,12 @@ def _monthly_mar(
             ],
         ),
     )
+
+
+def _dose_time(record: Administration, zone: ZoneInfo) -> dt.datetime:
+    """The time a record's notes name it by: its scheduled time, or a PRN dose's own."""
+    at = record.scheduled_dose.scheduled_at if record.scheduled_dose_id else record.administered_at
+    return at.astimezone(zone)
 
 
 def _frequency_label(order: Order, pass_times: dict[str, dt.time]) -> str:

@@ -17,14 +17,24 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
 from django.db.models.expressions import ExpressionWrapper
+from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404
 
 from inventory.models import MedCart, StockItem
-from mar.models import Administration, EffectivenessCheck, Notification, Order, ScheduledDose
+from mar.models import (
+    Administration,
+    Amendment,
+    EffectivenessCheck,
+    Notification,
+    Order,
+    ScheduledDose,
+)
+from mar.prn import PrnLimits, prn_allowed_at
 from residents.models import ConcernReport, Facility, MedPassTime, Resident
 from staff.models import User
 
@@ -39,6 +49,83 @@ def late_deadline() -> ExpressionWrapper:
         F("window_end") + F("resident__facility__late_limit_minutes") * MINUTE,
         output_field=DateTimeField(),
     )
+
+
+def administered_at_amended() -> Coalesce:
+    """When a dose was given, as last amended (or as charted): the one expression every
+    rule and list that needs the corrected time uses."""
+    latest = (
+        Amendment.objects.filter(
+            administration=OuterRef("pk"), field=Amendment.Field.ADMINISTERED_AT
+        )
+        .order_by("-amended_at", "-id")
+        .values("new_value")[:1]
+    )
+    return Coalesce(
+        Cast(Subquery(latest), DateTimeField()), F("administered_at"), output_field=DateTimeField()
+    )
+
+
+def given_times_around(
+    *,
+    order: Order,
+    at: dt.datetime,
+    span: dt.timedelta = dt.timedelta(hours=24),
+    leave_out: Administration | None = None,
+) -> list[dt.datetime]:
+    """The (amended) times of the order's doses given within ``span`` either side of
+    ``at``, documented in any order. One query: records charted in that span, and any
+    record whose time was amended (its new time may fall in the span)."""
+    moved = Amendment.objects.filter(
+        administration__order=order, field=Amendment.Field.ADMINISTERED_AT
+    ).values("administration_id")
+    records = (
+        Administration.objects.filter(
+            order=order, status=Administration.Status.GIVEN, is_entered_in_error=False
+        )
+        .filter(
+            Q(administered_at__gt=at - span, administered_at__lt=at + span)
+            | Q(pk__in=Subquery(moved))
+        )
+        .annotate(given_at=administered_at_amended())
+    )
+    if leave_out is not None:
+        records = records.exclude(pk=leave_out.pk)
+    return sorted(
+        given_at
+        for given_at in records.values_list("given_at", flat=True)
+        if at - span < given_at < at + span
+    )
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """The dose scheduled just before or just after another, and when it was given."""
+
+    scheduled_at: dt.datetime
+    window_start: dt.datetime
+    window_end: dt.datetime
+    given_at: dt.datetime | None
+
+
+def dose_neighbours(*, dose: ScheduledDose) -> list[Neighbour]:
+    """The order's doses scheduled just before and just after ``dose``: one query."""
+    siblings = ScheduledDose.objects.filter(order_id=dose.order_id)
+    before = siblings.filter(scheduled_at__lt=dose.scheduled_at).order_by("-scheduled_at")
+    after = siblings.filter(scheduled_at__gt=dose.scheduled_at).order_by("scheduled_at")
+    given = Administration.objects.filter(
+        scheduled_dose=OuterRef("pk"),
+        status=Administration.Status.GIVEN,
+        is_entered_in_error=False,
+    ).annotate(given_at=administered_at_amended())
+    rows = (
+        ScheduledDose.objects.filter(
+            Q(pk__in=Subquery(before.values("pk")[:1])) | Q(pk__in=Subquery(after.values("pk")[:1]))
+        )
+        .annotate(given_at=Subquery(given.values("given_at")[:1]))
+        .values_list("scheduled_at", "window_start", "window_end", "given_at")
+    )
+    return [Neighbour(*row) for row in rows]
 
 
 class DoseState(StrEnum):
@@ -321,12 +408,13 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     undo_since = now - UNDO_WINDOW
     records = list(
         Administration.objects.filter(resident=resident, is_entered_in_error=False)
+        .annotate(given_at=administered_at_amended())
         .filter(
             Q(scheduled_dose_id__in=[dose.pk for dose in doses])
             | Q(
                 scheduled_dose__isnull=True,
                 status=Administration.Status.GIVEN,
-                administered_at__gt=day_ago,
+                given_at__gt=day_ago,
             )
             | Q(documented_at__gt=undo_since)
         )
@@ -352,7 +440,7 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
         for record in records
         if record.scheduled_dose_id is None
         and record.status == Administration.Status.GIVEN
-        and record.administered_at > day_ago
+        and record.given_at > day_ago
     ]
     recent_records = sorted(
         (record for record in records if record.documented_at > undo_since),
@@ -361,20 +449,17 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     )
     prn = []
     for order in prn_orders:
-        times = [record.administered_at for record in prn_given if record.order_id == order.pk]
-        allowed_at = None
-        if times and order.prn_min_interval_minutes:
-            next_by_interval = times[-1] + dt.timedelta(minutes=order.prn_min_interval_minutes)
-            allowed_at = next_by_interval if next_by_interval > now else None
-        if order.prn_max_per_24h and len(times) >= order.prn_max_per_24h:
-            by_count = times[len(times) - order.prn_max_per_24h] + dt.timedelta(hours=24)
-            allowed_at = max(filter(None, [allowed_at, by_count]))
+        times = sorted(record.given_at for record in prn_given if record.order_id == order.pk)
+        limits = PrnLimits(
+            min_interval=dt.timedelta(minutes=order.prn_min_interval_minutes or 0),
+            max_per_24h=order.prn_max_per_24h,
+        )
         prn.append(
             PrnCard(
                 order=order,
                 last_given_at=times[-1] if times else None,
                 given_in_24h=len(times),
-                allowed_at=allowed_at,
+                allowed_at=prn_allowed_at(given=times, now=now, limits=limits),
                 has_stock=True,
             )
         )

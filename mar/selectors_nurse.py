@@ -184,6 +184,8 @@ KINDS = [
     ("not_available", "Not available"),
     ("away", "Away"),
     ("other", "Other not given"),
+    ("override", "Nurse override"),
+    ("unscanned", "Given without a scan"),
     ("concern", "Concern report"),
 ]
 STREAK = 3
@@ -504,6 +506,7 @@ def administration_with_history(*, user: User, public_id: uuid.UUID) -> Administ
             "order__medication",
             "scheduled_dose",
             "administered_by",
+            "override__granted_by",
             "witness",
         )
         .prefetch_related(

@@ -16,7 +16,7 @@ from django.urls import reverse
 from inventory.models import CartAssignment, MedCart
 from mar.forms import NOT_GIVEN_CHOICES
 from mar.models import Administration, Order, ScheduledDose
-from mar.selectors import current_pass, dose_state
+from mar.selectors import administered_at_amended, current_pass, dose_state
 from residents.models import Allergy, Resident
 from staff.models import User
 
@@ -117,11 +117,13 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
         .prefetch_related(
             Prefetch(
                 "administrations",
-                queryset=Administration.objects.filter(
+                queryset=Administration.objects.annotate(given_at=administered_at_amended())
+                .filter(
                     is_entered_in_error=False,
                     status=Administration.Status.GIVEN,
-                    administered_at__gte=now - PRN_LOOKBACK,
-                ).order_by("administered_at", "id"),
+                    given_at__gte=now - PRN_LOOKBACK,
+                )
+                .order_by("given_at", "id"),
                 to_attr="recent_given",
             )
         )
@@ -177,7 +179,7 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
                     late_limit=late_limit,
                     now=now,
                 ).value,
-                "required_vitals": list(dose.order.required_vitals or []),
+                "required_vitals": dose.order.vitals_needed,
                 "record": _record(dose.active_records[0] if dose.active_records else None),
             }
             for dose in doses
@@ -192,10 +194,14 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
                 "indication": order.indication,
                 "min_interval_minutes": order.prn_min_interval_minutes,
                 "max_per_24h": order.prn_max_per_24h,
-                "recent_given_at": [_iso(record.administered_at) for record in order.recent_given],
+                "recent_given_at": [_iso(record.given_at) for record in order.recent_given],
             }
             for order in prn_orders
         ],
         "not_given_choices": [{"value": v, "label": str(label)} for v, label in NOT_GIVEN_CHOICES],
+        "requires_scan": facility.requires_scan,
+        "scan_skipped_choices": [
+            {"value": v, "label": str(label)} for v, label in Administration.ScanSkipped.choices
+        ],
         "staff": _staff(cart=cart),
     }

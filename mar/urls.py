@@ -31,6 +31,9 @@ urlpatterns = [
     path("pass/residents/<uuid:resident_id>/concern/", medpass.concern_new, name="concern_new"),
     path("pass/doses/<uuid:dose_id>/chart/", medpass.dose_chart, name="dose_chart"),
     path("pass/prn/<uuid:order_id>/give/", medpass.prn_give, name="prn_give"),
+    path("pass/override/ask/", medpass.override_ask, name="override_ask"),
+    path("overrides/doses/<uuid:dose_id>/", medpass.override_dose, name="override_dose"),
+    path("overrides/prn/<uuid:order_id>/", medpass.override_prn, name="override_prn"),
     path("pass/records/<uuid:record_id>/undo/", medpass.record_undo, name="record_undo"),
     path(
         "pass/records/<uuid:record_id>/effectiveness/",

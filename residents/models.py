@@ -41,6 +41,11 @@ class Facility(models.Model):
     requires_second_check = models.BooleanField(
         default=True, help_text="New orders need a second licensed nurse to verify them."
     )
+    requires_scan = models.BooleanField(
+        default=True,
+        help_text="A dose charted as given needs a scan of its package, or the reason it "
+        "could not be scanned (kept on the record and shown to the nurse).",
+    )
     auto_lock_minutes = models.PositiveSmallIntegerField(default=5)
     prn_followup_minutes = models.PositiveSmallIntegerField(default=60)
     refusal_followup_hours = models.PositiveSmallIntegerField(default=24)

@@ -84,6 +84,7 @@ FACILITY_FIELDS = (
     "late_limit_minutes",
     "reminder_lead_minutes",
     "requires_second_check",
+    "requires_scan",
     "auto_lock_minutes",
     "prn_followup_minutes",
     "reorder_threshold_days",

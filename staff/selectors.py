@@ -3,7 +3,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Exists
+from django.db.models import Exists, QuerySet
 
 from medtech import permissions
 from residents.models import Facility
@@ -25,6 +25,16 @@ def staff_by_facility(*, facility_ids: set[int], role: str) -> dict[int, list[in
 def nurses_by_facility(*, facility_ids: set[int]) -> dict[int, list[int]]:
     """Who gets the alerts about a facility's residents."""
     return staff_by_facility(facility_ids=facility_ids, role=User.Role.NURSE)
+
+
+def nurses_of_facility(*, facility_id: int) -> QuerySet[User]:
+    """The nurses of a community who can sign (an override, a second check), by name."""
+    return User.objects.filter(
+        role=User.Role.NURSE,
+        is_active=True,
+        is_shared_account=False,
+        memberships__facility_id=facility_id,
+    ).order_by("last_name", "first_name", "id")
 
 
 def facility_ids_by_user(*, user_ids: set[int]) -> dict[int, list[int]]:

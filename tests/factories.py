@@ -25,6 +25,9 @@ class FacilityFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Test Community {n}")
     time_zone = "America/Chicago"
+    # Scanning is the product's default; the tests of scanning ask for it, the others chart
+    # without a package in hand.
+    requires_scan = False
 
     @factory.post_generation
     def pass_times(self, create, extracted, **kwargs):
@@ -136,9 +139,10 @@ class OrderFactory(factory.django.DjangoModelFactory):
     prescriber = "Dr. Ana Ortiz"
     status = Order.Status.ACTIVE
     entered_by = factory.SubFactory(UserFactory, role=User.Role.NURSE, title="RN", facility=None)
-    entered_at = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=7))
+    # Entered and verified an hour before it starts, as a nurse would.
+    entered_at = factory.LazyAttribute(lambda order: order.starts_at - dt.timedelta(hours=1))
     verified_by = factory.SubFactory(UserFactory, role=User.Role.NURSE, title="LPN")
-    verified_at = factory.LazyFunction(lambda: clock.now() - dt.timedelta(days=7))
+    verified_at = factory.LazyAttribute(lambda order: order.starts_at - dt.timedelta(hours=1))
 
 
 class StockItemFactory(factory.django.DjangoModelFactory):

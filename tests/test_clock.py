@@ -41,7 +41,8 @@ def test_a_test_stands_at_its_moment_and_the_factories_follow_it(db):
     certification = CertificationFactory()
 
     assert test_clock.now() == test_clock.NOW
-    assert order.starts_at == order.entered_at == test_clock.NOW - dt.timedelta(days=7)
+    assert order.starts_at == test_clock.NOW - dt.timedelta(days=7)
+    assert order.entered_at == order.verified_at == order.starts_at - dt.timedelta(hours=1)
     assert stock.received_at == test_clock.NOW
     assert certification.issued_on < test_clock.NOW.date() < certification.expires_on
 

@@ -25,7 +25,7 @@ from mar import selectors_offline
 from mar.api import selectors
 from mar.api import serializers as s
 from mar.api.exceptions import ReferenceNotFound, api_exception_handler
-from mar.api.views import ApiView, errors, record_out
+from mar.api.views import ApiView, chart_arguments, errors, record_out
 from mar.models import Order
 from mar.services import offline
 from medtech.audit import request_origin
@@ -85,7 +85,7 @@ def administration_post_offline(
     claim = offline_claim(request, idempotency_key=idempotency_key)
     data = view.body(s.AdministrationIn)
     user = request.user
-    dose = order = lost_dose_order = witness = None
+    dose = order = lost_dose_order = None
     if data["scheduled_dose"]:
         dose = selectors.dose_for_charting(user=user, public_id=data["scheduled_dose"])
         if dose is None:
@@ -96,10 +96,6 @@ def administration_post_offline(
         order = selectors.prn_order_for_charting(user=user, public_id=data["order"])
         if order is None:
             raise ReferenceNotFound(field="order", what="order")
-    if data["witness"]:
-        witness = selectors.colleague_for_user(user=user, public_id=data["witness"])
-        if witness is None:
-            raise ReferenceNotFound(field="witness", what="colleague")
     try:
         result = offline.administration_record_offline(
             session_user=user,
@@ -108,13 +104,7 @@ def administration_post_offline(
             scheduled_dose=dose,
             order=order,
             lost_dose_order=lost_dose_order,
-            status=data["status"],
-            administered_at=data["administered_at"],
-            reason=data["reason"],
-            note=data["note"],
-            vitals=data["vitals"],
-            prn_reason=data["prn_reason"],
-            witness=witness,
+            **chart_arguments(user=user, data=data),
         )
     except offline.CONFLICTS as error:
         # The usual 409/422 answer, saying that the nurses were told of it.

@@ -316,13 +316,31 @@ def exception_records(*, facility_ids: list[int]) -> QuerySet:
         Administration.objects.filter(
             resident__facility_id__in=facility_ids, is_entered_in_error=False
         )
-        .filter(~Q(status=Administration.Status.GIVEN) | Q(is_late=True))
+        .filter(
+            ~Q(status=Administration.Status.GIVEN)
+            | Q(is_late=True)
+            | Q(override__isnull=False)
+            | ~Q(scan_skipped="")
+        )
         .annotate(
             x_subject=_text(RECORD),
             x_pk=F("id"),
             x_id=F("public_id"),
+            # As mar.services.reviews.exception_kind_for_administration names them.
             x_kind=Case(
-                When(status=Administration.Status.GIVEN, then=_text(ExceptionReview.Kind.LATE)),
+                When(
+                    status=Administration.Status.GIVEN,
+                    override__isnull=False,
+                    then=_text(ExceptionReview.Kind.OVERRIDE),
+                ),
+                When(
+                    status=Administration.Status.GIVEN,
+                    is_late=True,
+                    then=_text(ExceptionReview.Kind.LATE),
+                ),
+                When(
+                    status=Administration.Status.GIVEN, then=_text(ExceptionReview.Kind.UNSCANNED)
+                ),
                 When(status=Administration.Status.ASLEEP, then=_text(ExceptionReview.Kind.OTHER)),
                 default=F("status"),
                 output_field=CharField(),
@@ -422,6 +440,19 @@ def _dose_summary(dose: ScheduledDose, kind: str) -> str:
 def _record_summary(record: Administration, kind: str) -> str:
     medication = record.order.medication
     at = _local(record.administered_at, record.resident)
+    if kind == ExceptionReview.Kind.OVERRIDE:
+        override = record.override
+        stopped = f" Stopped by: {override.stopped_by}" if override.stopped_by else ""
+        return (
+            f"Given on a nurse's override: {medication} at {at}, overridden by "
+            f"{override.granted_by.signature_name} at "
+            f"{_local(override.granted_at, record.resident)}: {override.reason}.{stopped}"
+        )
+    if kind == ExceptionReview.Kind.UNSCANNED:
+        return (
+            f"Given without a scan: {medication} at {at} "
+            f"({record.get_scan_skipped_display().lower()})"
+        )
     if kind == ExceptionReview.Kind.LATE:
         due = f", due {_local(record.scheduled_dose.scheduled_at, record.resident)}"
         return f"Given late: {medication} at {at}{due if record.scheduled_dose else ''}"
@@ -440,7 +471,7 @@ def exception_rows(rows: list[dict]) -> list[ExceptionRow]:
         if pks[DOSE]
         else {},
         RECORD: Administration.objects.select_related(
-            "order__medication", "scheduled_dose", *related
+            "order__medication", "scheduled_dose", "override__granted_by", *related
         ).in_bulk(pks[RECORD])
         if pks[RECORD]
         else {},

@@ -316,18 +316,18 @@ class ReasonIn(serializers.Serializer):
 
 
 class VitalsIn(serializers.Serializer):
-    """Readings taken before the dose; only the ones the order asks for are required."""
+    """Readings taken before the dose; only the ones the order asks for are required.
+    Plausible ranges (and pairs like a blood pressure) are the charting service's to
+    judge, so the page and the API refuse a reading in the same words."""
 
     def get_fields(self):
         return {
             str(name): _number(
                 max_digits=6,
                 decimal_places=1,
-                min_value=low,
-                max_value=high,
                 required=False,
                 allow_null=True,
-                help_text=Vital(name).label,
+                help_text=f"{Vital(name).label}, {low}-{high}",
             )
             for name, (low, high) in VITAL_RANGES.items()
         }
@@ -341,8 +341,21 @@ class VitalsIn(serializers.Serializer):
         return {name: str(number) for name, number in value.items() if number is not None}
 
 
-class AdministrationIn(serializers.Serializer):
-    """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``), not both."""
+class StrictIn(serializers.Serializer):
+    """A request body whose every key is a field: a key the server does not know (a
+    misspelling, a field of another version) is refused, never silently dropped."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
+            raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
+        return super().to_internal_value(data)
+
+
+class AdministrationIn(StrictIn):
+    """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``), not both.
+
+    ``resident``, ``medication``, ``dose_amount``, ``dose_unit`` and ``route``, when sent,
+    must be the dose's: a mismatch is refused with 422 (the five rights, checked)."""
 
     scheduled_dose = Id(required=False, allow_null=True, default=None)
     order = Id(required=False, allow_null=True, default=None, help_text="A PRN order.")
@@ -353,6 +366,45 @@ class AdministrationIn(serializers.Serializer):
     vitals = VitalsIn(required=False)
     prn_reason = _text(2000, help_text="Required for a PRN dose.")
     witness = Id(required=False, allow_null=True, default=None)
+    scanned_code = _text(
+        100, help_text="The package's barcode (NDC, UPC, GS1) or the pharmacy label's Rx number."
+    )
+    scan_skipped = Choice(
+        choices=Administration.ScanSkipped.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why a dose given without a scan was not scanned (where scanning is "
+        "required); kept on the record and shown to the nurse.",
+    )
+    override_by = Id(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A nurse overriding a rule for this dose (too early, too close to another "
+        "dose, a hold parameter): they sign with override_secret. A nurse charting "
+        "themselves gives only override_reason.",
+    )
+    override_secret = _text(128, help_text="The overriding nurse's PIN or password.")
+    override_reason = _text(500, help_text="Why the nurse overrides.")
+    resident = Id(required=False, allow_null=True, default=None, help_text="Checked if sent.")
+    medication = Id(required=False, allow_null=True, default=None, help_text="Checked if sent.")
+    dose_amount = _number(
+        max_digits=8,
+        decimal_places=3,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Checked if sent.",
+    )
+    dose_unit = _text(20, help_text="Checked if sent.")
+    route = Choice(
+        choices=Route.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Checked if sent.",
+    )
 
     def validate(self, data):
         if (data["scheduled_dose"] is None) == (data["order"] is None):
@@ -361,6 +413,30 @@ class AdministrationIn(serializers.Serializer):
             )
         data.setdefault("vitals", {})
         return data
+
+
+class DoseOverrideIn(StrictIn):
+    """A nurse overrides one scheduled dose (or the next dose of a PRN order)."""
+
+    scheduled_dose = Id(required=False, allow_null=True, default=None)
+    order = Id(required=False, allow_null=True, default=None, help_text="A PRN order.")
+    reason = Text(max_length=500, help_text="Why the nurse overrides, in words.")
+
+    def validate(self, data):
+        if (data["scheduled_dose"] is None) == (data["order"] is None):
+            raise serializers.ValidationError(
+                {"scheduled_dose": ["Give either scheduled_dose or (for a PRN dose) order."]}
+            )
+        return data
+
+
+class DoseOverrideOut(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    scheduled_dose = serializers.UUIDField(source="scheduled_dose.public_id", allow_null=True)
+    order = serializers.UUIDField(source="order.public_id")
+    granted_by = serializers.UUIDField(source="granted_by.public_id")
+    granted_at = UtcDateTimeField()
+    reason = serializers.CharField()
 
 
 class AmendmentIn(serializers.Serializer):

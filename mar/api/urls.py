@@ -42,6 +42,7 @@ v1 = [
         views.EffectivenessView.as_view(),
         name="administration_effectiveness",
     ),
+    path("overrides/", views.DoseOverrideView.as_view(), name="overrides"),
     path("exceptions/", views.ExceptionListView.as_view(), name="exceptions"),
     path(
         "exceptions/<uuid:id>/acknowledge/",

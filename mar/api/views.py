@@ -415,6 +415,52 @@ def record_out(request: Request, result: charting.ChartResult) -> dict:
     ).data
 
 
+def dose_or_prn_order(*, user, data: dict[str, Any]) -> tuple[Any, Any]:
+    """The scheduled dose or the PRN order a body names, in the caller's communities."""
+    if data["scheduled_dose"]:
+        dose = selectors.dose_for_charting(user=user, public_id=data["scheduled_dose"])
+        if dose is None:
+            raise ReferenceNotFound(field="scheduled_dose", what="scheduled dose")
+        return dose, None
+    order = selectors.prn_order_for_charting(user=user, public_id=data["order"])
+    if order is None:
+        raise ReferenceNotFound(field="order", what="order")
+    return None, order
+
+
+def chart_arguments(*, user, data: dict[str, Any]) -> dict[str, Any]:
+    """What a chart body (online or from the offline queue) gives the charting service
+    besides the dose or order, the key and the time: the people it names, resolved in the
+    caller's communities, and the claims the service checks against the record."""
+    people = {}
+    for field, what in (("witness", "colleague"), ("override_by", "nurse")):
+        people[field] = None
+        if data[field]:
+            people[field] = selectors.colleague_for_user(user=user, public_id=data[field])
+            if people[field] is None:
+                raise ReferenceNotFound(field=field, what=what)
+    return {
+        "status": data["status"],
+        "administered_at": data["administered_at"],
+        "reason": data["reason"],
+        "note": data["note"],
+        "vitals": data["vitals"],
+        "prn_reason": data["prn_reason"],
+        "scanned_code": data["scanned_code"],
+        "scan_skipped": data["scan_skipped"],
+        "override_secret": data["override_secret"],
+        "override_reason": data["override_reason"],
+        "claims": charting.Claims(
+            resident=data["resident"],
+            medication=data["medication"],
+            dose_amount=data["dose_amount"],
+            dose_unit=data["dose_unit"],
+            route=data["route"],
+        ),
+        **people,
+    }
+
+
 class AdministrationListView(ApiView):
     @extend_schema(
         operation_id="administrations_list",
@@ -463,37 +509,42 @@ class AdministrationListView(ApiView):
             return offline.administration_post_offline(self, request, idempotency_key=key)
         data = self.body(s.AdministrationIn)
         user = request.user
-        dose = order = witness = None
-        if data["scheduled_dose"]:
-            dose = selectors.dose_for_charting(user=user, public_id=data["scheduled_dose"])
-            if dose is None:
-                raise ReferenceNotFound(field="scheduled_dose", what="scheduled dose")
-        else:
-            order = selectors.prn_order_for_charting(user=user, public_id=data["order"])
-            if order is None:
-                raise ReferenceNotFound(field="order", what="order")
-        if data["witness"]:
-            witness = selectors.colleague_for_user(user=user, public_id=data["witness"])
-            if witness is None:
-                raise ReferenceNotFound(field="witness", what="colleague")
+        dose, order = dose_or_prn_order(user=user, data=data)
         result = charting.administration_record(
             user=user,
             idempotency_key=key,
-            status=data["status"],
-            administered_at=data["administered_at"],
             now=timezone.now(),
             scheduled_dose=dose,
             order=order,
-            reason=data["reason"],
-            note=data["note"],
-            vitals=data["vitals"],
-            prn_reason=data["prn_reason"],
-            witness=witness,
+            **chart_arguments(user=user, data=data),
         )
         return Response(
             record_out(request, result),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+class DoseOverrideView(ApiView):
+    @extend_schema(
+        operation_id="overrides_create",
+        request=s.DoseOverrideIn,
+        responses={201: s.DoseOverrideOut, **errors(400, 401, 403, 404, 422)},
+        description="A nurse lets one dose be charted past a rule that stops it (before its "
+        "window, too close to another dose, a hold parameter crossed) within the next hour; "
+        "the record that uses it keeps who, when and why.",
+    )
+    def post(self, request: Request) -> Response:
+        require_role(request.user, Area.NURSE_OVERRIDE, "Only a nurse overrides a dose.")
+        data = self.body(s.DoseOverrideIn)
+        dose, order = dose_or_prn_order(user=request.user, data=data)
+        override = charting.dose_override_grant(
+            nurse=request.user,
+            reason=data["reason"],
+            now=timezone.now(),
+            scheduled_dose=dose,
+            order=order,
+        )
+        return Response(s.DoseOverrideOut(override).data, status=status.HTTP_201_CREATED)
 
 
 class AdministrationDetailView(ApiView):

@@ -12,36 +12,50 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
 
 from inventory.services import (
     StockUnavailable,
+    stock_move_for_amended_amount,
     stock_return_for_error,
     stock_take_for_administration,
 )
 from mar.models import (
     Administration,
     Amendment,
+    DoseOverride,
     EffectivenessCheck,
+    Notification,
     Order,
     ScheduledDose,
     Vital,
 )
-from mar.selectors import UNDO_WINDOW
+from mar.ndc import ndc_matches
+from mar.prn import PrnLimits, prn_stop
+from mar.selectors import UNDO_WINDOW, given_times_around
 from mar.services.chain import chain_seal
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
 from residents.models import Resident
 from staff.models import User
-from staff.selectors import user_charting_refusal, user_signing_refusal
+from staff.selectors import nurses_of_facility, user_charting_refusal, user_signing_refusal
+from staff.services import PinError, user_signature_verify
 
 LATE_ENTRY_AFTER = dt.timedelta(minutes=30)
 DOCUMENT_BACK_AT_MOST = dt.timedelta(hours=24)
 CLOCK_SKEW = dt.timedelta(minutes=5)
+# A nurse's override granted from another device waits this long for the dose to be charted.
+OVERRIDE_VALID_FOR = dt.timedelta(hours=1)
+# An override's reason says why in words: more than a dot or a "ok".
+OVERRIDE_REASON_MIN_LENGTH = 8
 
 VITAL_RANGES: dict[str, tuple[Decimal, Decimal]] = {
     Vital.SYSTOLIC: (Decimal(40), Decimal(300)),
@@ -97,8 +111,25 @@ class IdempotencyKeyReused(ChartingError):
     """The same key was sent before with a different request."""
 
 
-class TooEarly(ChartingError):
+class ChartingMismatch(ChartingError):
+    """What the request says about the dose differs from the record: the resident, the
+    medication, the dose or the route. Refused (422), never silently ignored."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class OverridableStop(ChartingError):
+    """A rule that a nurse may override with a reason for this one dose."""
+
+
+class TooEarly(OverridableStop):
     pass
+
+
+class TooClose(OverridableStop):
+    """Too close to another dose of the same scheduled order, or in another dose's slot."""
 
 
 class PrnLimitReached(ChartingError):
@@ -107,7 +138,7 @@ class PrnLimitReached(ChartingError):
         self.allowed_at = allowed_at
 
 
-class HoldParameterMet(ChartingError):
+class HoldParameterMet(OverridableStop):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__(
             "; ".join(reasons) + ". Chart the dose as held, or ask a nurse to override."
@@ -124,19 +155,25 @@ class ScanMismatch(ChartingError):
 
 
 def scan_matches(*, order: Order, code: str) -> bool:
-    """Whether a scanned barcode is this order's medication (NDC) or its pharmacy label
-    (Rx number). Package barcodes carry the NDC's digits inside a longer number (UPC-A
-    adds a leading digit and a check digit), and an 11-digit NDC is a 10-digit one with
-    a zero padded into one segment, so both forms are looked for."""
+    """Whether a scanned barcode is this order's medication (its NDC, as the package's
+    barcode or label carries it: ``mar.ndc``) or its pharmacy label (the Rx number). The
+    code must be one of these, not merely contain their digits."""
     code = code.strip()
     if order.rx_number and code.upper() == order.rx_number.strip().upper():
         return True
-    digits = "".join(ch for ch in code if ch.isdigit())
-    ndc = "".join(ch for ch in order.medication.ndc if ch.isdigit())
-    if not digits or not ndc:
-        return False
-    forms = {ndc} | {ndc[:i] + ndc[i + 1 :] for i, ch in enumerate(ndc) if ch == "0"}
-    return any(len(form) >= 10 and form in digits for form in forms)
+    return bool(order.medication.ndc) and ndc_matches(scanned=code, ndc=order.medication.ndc)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What a client says it is charting, besides the dose or order it names. Each one
+    given is checked against the record: a mismatch is refused (``ChartingMismatch``)."""
+
+    resident: uuid.UUID | None = None
+    medication: uuid.UUID | None = None
+    dose_amount: Decimal | None = None
+    dose_unit: str = ""
+    route: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,22 +195,33 @@ def _clean_vitals(raw: dict[str, Any] | None) -> dict[str, str]:
     vitals = {}
     for name, value in (raw or {}).items():
         if name not in VITAL_RANGES:
-            raise ChartingInvalid(f"Unknown vital sign {name!r}.", field="vitals")
+            raise ChartingInvalid(f"Unknown vital sign {name!r}.", field=f"vitals.{name}")
         if value in (None, ""):
             continue
         try:
             number = Decimal(str(value))
         except (InvalidOperation, ValueError):
             raise ChartingInvalid(
-                f"{Vital(name).label}: {value!r} is not a number.", field="vitals"
+                f"{Vital(name).label}: {value!r} is not a number.", field=f"vitals.{name}"
             ) from None
         low, high = VITAL_RANGES[name]
         if not number.is_finite() or not low <= number <= high:
             raise ChartingInvalid(
                 f"{Vital(name).label}: {value} is outside {low}-{high}; check the reading.",
-                field="vitals",
+                field=f"vitals.{name}",
             )
         vitals[name] = format(number.normalize(), "f")
+    pressure = [vitals.get(Vital.SYSTOLIC), vitals.get(Vital.DIASTOLIC)]
+    if any(pressure) and not all(pressure):
+        raise ChartingInvalid(
+            "A blood pressure needs both numbers, systolic and diastolic.", field="vitals"
+        )
+    if all(pressure) and Decimal(pressure[1]) >= Decimal(pressure[0]):
+        raise ChartingInvalid(
+            f"Blood pressure {pressure[0]}/{pressure[1]}: the diastolic must be lower than the "
+            "systolic; check the reading.",
+            field="vitals",
+        )
     return vitals
 
 
@@ -229,13 +277,24 @@ def administration_record(
     prn_reason: str = "",
     witness: User | None = None,
     override_by: User | None = None,
+    override_secret: str = "",
     override_reason: str = "",
     scanned_code: str = "",
+    scan_skipped: str = "",
+    claims: Claims | None = None,
 ) -> ChartResult:
     """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``).
 
-    ``scanned_code``, when given, must be the medication's NDC or the order's Rx
-    number (scan-to-verify); a mismatch stops with ``ScanMismatch``.
+    ``scanned_code`` must be the medication's NDC or the order's Rx number (a mismatch
+    stops with ``ScanMismatch``); where the community requires a scan, a dose given
+    without one needs ``scan_skipped`` (why it could not be scanned). ``claims``: what
+    the client says about the dose, each checked against the record.
+
+    A rule a nurse may override (before the window, too close to another dose, a hold
+    parameter crossed) is passed with ``override_by`` (a nurse: the user, or a nurse who
+    signs with ``override_secret``, their PIN or password) and ``override_reason``, or
+    with an override a nurse granted for this dose from another device
+    (``dose_override_grant``) in the last hour.
 
     A retry with the same key and the same request returns the first result with
     ``created=False``; the same key with a different request raises
@@ -249,7 +308,12 @@ def administration_record(
         raise ChartingInvalid("Chart either a scheduled dose or a PRN order.")
     if status not in Administration.Status.values:
         raise ChartingInvalid(f"Unknown status {status!r}.", field="status")
+    if scan_skipped and scan_skipped not in Administration.ScanSkipped.values:
+        raise ChartingInvalid(
+            f"Unknown reason for not scanning {scan_skipped!r}.", field="scan_skipped"
+        )
     clean_vitals = _clean_vitals(vitals)
+    scanned_code = scanned_code.strip()
     fingerprint = _fingerprint(
         {
             "dose": scheduled_dose.pk if scheduled_dose else None,
@@ -264,16 +328,18 @@ def administration_record(
             "witness": witness.pk if witness else None,
             "override_by": override_by.pk if override_by else None,
             "override_reason": override_reason.strip(),
+            "scanned_code": scanned_code,
+            "scan_skipped": "" if scanned_code else scan_skipped,
         }
     )
     # No replay lookup here: a retry finds its record under the dose's lock (or the
     # order's, for PRN) in ``_record``, and a key reused anywhere else fails the unique
     # key on insert and is answered below. A new request (nearly all) saves the query.
-    if scanned_code.strip():
+    if scanned_code:
         scanned_order = scheduled_dose.order if scheduled_dose else order
         if not scan_matches(order=scanned_order, code=scanned_code):
             raise ScanMismatch(
-                f"The scanned code {scanned_code.strip()!r} is not {scanned_order.medication} "
+                f"The scanned code {scanned_code!r} is not {scanned_order.medication} "
                 "for this order. Stop and check the medication before you give it."
             )
     try:
@@ -292,8 +358,12 @@ def administration_record(
                 vitals=clean_vitals,
                 prn_reason=prn_reason.strip(),
                 witness=witness,
-                override_by=override_by,
-                override_reason=override_reason.strip(),
+                override=_OverrideAsked(
+                    nurse=override_by, secret=override_secret, reason=override_reason.strip()
+                ),
+                scanned_code=scanned_code,
+                scan_skipped="" if scanned_code else scan_skipped,
+                claims=claims or Claims(),
             )
             if result.created:
                 _audit_and_seal(result.administration, user=user, now=now)
@@ -303,6 +373,15 @@ def administration_record(
         if replay := _replay(key=key, fingerprint=fingerprint):
             return replay
         raise ChartingInvalid(f"The record could not be saved: {error}") from error
+
+
+@dataclass(frozen=True)
+class _OverrideAsked:
+    """The override a charting request brings with it (a nurse at the tablet), if any."""
+
+    nurse: User | None
+    secret: str
+    reason: str
 
 
 def _record(
@@ -320,8 +399,10 @@ def _record(
     vitals: dict[str, str],
     prn_reason: str,
     witness: User | None,
-    override_by: User | None,
-    override_reason: str,
+    override: _OverrideAsked,
+    scanned_code: str,
+    scan_skipped: str,
+    claims: Claims,
 ) -> ChartResult:
     if scheduled_dose is not None:
         dose = (
@@ -363,23 +444,28 @@ def _record(
     if witness is not None and (refusal := user_signing_refusal(user=witness)):
         raise ChartingInvalid(refusal, field="witness")
     _check_order_chartable(order=order, resident=resident, is_prn=dose is None)
+    _check_claims(claims, order=order, resident=resident)
+    given = status == Administration.Status.GIVEN
     is_late, is_late_entry = _check_timing(
+        order=order,
         dose=dose,
-        status=status,
         administered_at=administered_at,
         now=now,
         note=note,
-        override_by=override_by,
-        override_reason=override_reason,
+        zone=facility.zone,
     )
     _check_status_fields(status=status, reason=reason, note=note, prn_reason=prn_reason, dose=dose)
-    given = status == Administration.Status.GIVEN
     if given:
-        _check_vitals_and_holds(
-            order=order, vitals=vitals, override_by=override_by, override_reason=override_reason
-        )
+        _check_scan(required=facility.requires_scan, code=scanned_code, skipped=scan_skipped)
+        _check_vitals_needed(order=order, vitals=vitals)
     if dose is None and given:
         _check_prn_limits(order=order, administered_at=administered_at)
+    stops = _overridable_stops(
+        order=order, dose=dose, status=status, administered_at=administered_at, vitals=vitals
+    )
+    granted = _override_for(
+        stops, asked=override, user=user, order=order, dose=dose, resident=resident, now=now
+    )
 
     administration = Administration.objects.create(
         scheduled_dose=dose,
@@ -397,7 +483,10 @@ def _record(
         prn_reason=prn_reason,
         is_late=is_late,
         is_late_entry=is_late_entry,
-        override_reason=_override_text(override_by, override_reason),
+        override=granted,
+        override_reason=_override_text(granted),
+        scanned_code=scanned_code,
+        scan_skipped=scan_skipped if given else "",
         idempotency_key=key,
         request_fingerprint=fingerprint,
     )
@@ -431,7 +520,10 @@ CHARTED_FIELDS = (
     "witness",
     "vitals",
     "prn_reason",
+    "override",
     "override_reason",
+    "scanned_code",
+    "scan_skipped",
 )
 
 
@@ -449,10 +541,10 @@ def _audit_and_seal(administration: Administration, *, user: User, now: dt.datet
     chain_seal(record=administration, resident_id=administration.resident_id, now=now)
 
 
-def _override_text(override_by: User | None, reason: str) -> str:
-    if override_by is None or not reason:
+def _override_text(granted: DoseOverride | None) -> str:
+    if granted is None:
         return ""
-    return f"{reason} (override by {override_by.signature_name})"
+    return f"{granted.reason} (override by {granted.granted_by.signature_name})"
 
 
 def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) -> None:
@@ -470,27 +562,69 @@ def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) ->
         raise OrderNotChartable(f"{resident.display_name} is {resident.get_status_display()}.")
 
 
-def _is_nurse_override(override_by: User | None, reason: str) -> bool:
-    return (
-        override_by is not None
-        and permissions.can(override_by, permissions.Area.NURSE_OVERRIDE)
-        and bool(reason)
-    )
+def _check_claims(claims: Claims, *, order: Order, resident: Resident) -> None:
+    """Refuse a request whose resident, medication, dose or route is not the record's."""
+    medication = order.medication
+    if claims.resident is not None and claims.resident != resident.public_id:
+        raise ChartingMismatch(
+            f"This dose is {resident.display_name}'s, not the resident the request names. "
+            "Stop: check the resident's photo and name before you chart.",
+            field="resident",
+        )
+    if claims.medication is not None and claims.medication != medication.public_id:
+        raise ChartingMismatch(
+            f"This order is for {medication}, not the medication the request names.",
+            field="medication",
+        )
+    if claims.dose_amount is not None and Decimal(claims.dose_amount) != order.dose_amount:
+        raise ChartingMismatch(
+            f"The order's dose is {order.dose_amount.normalize()} {order.dose_unit}, not "
+            f"{Decimal(claims.dose_amount).normalize()}. A different dose needs a new order.",
+            field="dose_amount",
+        )
+    if claims.dose_unit and claims.dose_unit.strip().lower() != order.dose_unit.strip().lower():
+        raise ChartingMismatch(
+            f"The order's dose is in {order.dose_unit}, not {claims.dose_unit}.",
+            field="dose_unit",
+        )
+    if claims.route and claims.route != order.route:
+        raise ChartingMismatch(
+            f"The order's route is {order.get_route_display()}, not {claims.route}. A "
+            "different route needs a new order.",
+            field="route",
+        )
+
+
+def _check_scan(*, required: bool, code: str, skipped: str) -> None:
+    if required and not code and not skipped:
+        raise ChartingInvalid(
+            "Scan the package before you give it, or say why it cannot be scanned.",
+            field="scanned_code",
+        )
 
 
 def _check_timing(
     *,
+    order: Order,
     dose: ScheduledDose | None,
-    status: str,
     administered_at: dt.datetime,
     now: dt.datetime,
     note: str,
-    override_by: User | None,
-    override_reason: str,
+    zone: ZoneInfo,
 ) -> tuple[bool, bool]:
     """Refuse impossible times; say whether the dose is late and the entry is late."""
     if administered_at > now + CLOCK_SKEW:
-        raise ChartingInvalid("A dose cannot be charted in the future.", field="administered_at")
+        raise ChartingInvalid(
+            f"That time ({_when(administered_at, zone)}) is in the future. Chart a dose when "
+            "it has been given.",
+            field="administered_at",
+        )
+    if administered_at < order.chartable_from:
+        raise ChartingInvalid(
+            f"That time ({_when(administered_at, zone)}) is before this order began "
+            f"({_when(order.chartable_from, zone)}): no dose can have been given under it then.",
+            field="administered_at",
+        )
     if now - administered_at > DOCUMENT_BACK_AT_MOST:
         raise ChartingInvalid(
             "Doses can be documented up to 24 hours back; ask a nurse to enter an amendment.",
@@ -504,14 +638,11 @@ def _check_timing(
         )
     if dose is None:
         return False, is_late_entry
-    is_early = administered_at < dose.window_start and status != Administration.Status.AWAY
-    if is_early and not _is_nurse_override(override_by, override_reason):
-        local = dose.window_start.astimezone(dose.resident.facility.zone)
-        raise TooEarly(
-            f"This dose's window opens at {local:%H:%M}. Charting before then needs a "
-            "nurse's override with a reason."
-        )
     return administered_at > dose.window_end, is_late_entry
+
+
+def _when(at: dt.datetime, zone: ZoneInfo) -> str:
+    return f"{at.astimezone(zone):%a %b %-d %H:%M}"
 
 
 def _check_status_fields(
@@ -525,53 +656,321 @@ def _check_status_fields(
         raise ChartingInvalid("Record the reason for this PRN dose.", field="prn_reason")
 
 
-def _check_vitals_and_holds(
-    *, order: Order, vitals: dict[str, str], override_by: User | None, override_reason: str
-) -> None:
-    missing = [Vital(name).label for name in order.required_vitals if name not in vitals]
+def _check_vitals_needed(*, order: Order, vitals: dict[str, str]) -> None:
+    missing = [Vital(name).label for name in order.vitals_needed if name not in vitals]
     if missing:
         raise ChartingInvalid(
             f"This order needs vitals before it is given: {', '.join(missing)}.", field="vitals"
         )
-    reasons = hold_parameter_reasons(order=order, vitals=vitals)
-    if reasons and not _is_nurse_override(override_by, override_reason):
-        raise HoldParameterMet(reasons)
 
 
-def _check_prn_limits(*, order: Order, administered_at: dt.datetime) -> None:
-    """Minimum interval and maximum per 24 hours, against every active given PRN dose.
-
-    The order row is locked by the caller, so two tablets cannot both slip under a limit.
-    """
+def _check_prn_limits(
+    *, order: Order, administered_at: dt.datetime, leave_out: Administration | None = None
+) -> None:
+    """Minimum interval and maximum per 24 hours, against every dose given under the order
+    on either side of ``administered_at`` (amended times included), whatever the order in
+    which they were documented. The order row is locked by the caller, so two tablets
+    cannot both slip under a limit."""
     zone = order.resident.facility.zone
-    given = list(
-        order.administrations.filter(
-            status=Administration.Status.GIVEN,
-            is_entered_in_error=False,
-            administered_at__gt=administered_at - dt.timedelta(hours=24),
-        )
-        .order_by("administered_at")
-        .values_list("administered_at", flat=True)
+    stop = prn_stop(
+        given=given_times_around(order=order, at=administered_at, leave_out=leave_out),
+        at=administered_at,
+        limits=PrnLimits(
+            min_interval=dt.timedelta(minutes=order.prn_min_interval_minutes or 0),
+            max_per_24h=order.prn_max_per_24h,
+        ),
     )
-    interval = dt.timedelta(minutes=order.prn_min_interval_minutes or 0)
-    too_close = [at for at in given if abs(administered_at - at) < interval]
-    if too_close:
-        allowed_at = max(too_close) + interval
+    if stop is None:
+        return
+    allowed = stop.allowed_at.astimezone(zone)
+    if stop.kind == "interval":
         raise PrnLimitReached(
-            f"Too soon: the last dose was at {max(too_close).astimezone(zone):%H:%M}, and "
-            f"this order needs {order.prn_min_interval_minutes} minutes between doses. "
-            f"Allowed again at {allowed_at.astimezone(zone):%H:%M}.",
-            allowed_at=allowed_at,
+            f"Too soon: a dose was given at {stop.nearest.astimezone(zone):%H:%M}, and this "
+            f"order needs {order.prn_min_interval_minutes} minutes between doses. "
+            f"Allowed again at {allowed:%H:%M}.",
+            allowed_at=stop.allowed_at,
         )
-    in_window = [at for at in given if at <= administered_at]
-    if order.prn_max_per_24h and len(in_window) >= order.prn_max_per_24h:
-        allowed_at = in_window[len(in_window) - order.prn_max_per_24h] + dt.timedelta(hours=24)
-        raise PrnLimitReached(
-            f"Too many: {len(in_window)} doses in the last 24 hours, the most this order "
-            f"allows is {order.prn_max_per_24h}. Allowed again at "
-            f"{allowed_at.astimezone(zone):%a %H:%M}.",
-            allowed_at=allowed_at,
+    raise PrnLimitReached(
+        f"Too many: {stop.count} doses within 24 hours of "
+        f"{administered_at.astimezone(zone):%H:%M}, the most this order allows is "
+        f"{order.prn_max_per_24h}. Allowed again at {allowed:%a %H:%M}.",
+        allowed_at=stop.allowed_at,
+    )
+
+
+def hold_parameter_stop(*, order: Order, vitals: dict[str, str]) -> HoldParameterMet | None:
+    reasons = hold_parameter_reasons(order=order, vitals=vitals)
+    return HoldParameterMet(reasons) if reasons else None
+
+
+def _overridable_stops(
+    *,
+    order: Order,
+    dose: ScheduledDose | None,
+    status: str,
+    administered_at: dt.datetime,
+    vitals: dict[str, str],
+) -> list[OverridableStop]:
+    """The rules this chart crosses that a nurse may override for the one dose."""
+    stops: list[OverridableStop] = []
+    if dose is not None and status != Administration.Status.AWAY:
+        if administered_at < dose.window_start:
+            local = dose.window_start.astimezone(dose.resident.facility.zone)
+            stops.append(
+                TooEarly(
+                    f"This dose's window opens at {local:%H:%M}. Charting before then needs a "
+                    "nurse's override with a reason."
+                )
+            )
+        if status == Administration.Status.GIVEN and (
+            close := dose_spacing_stop(dose=dose, administered_at=administered_at)
+        ):
+            stops.append(close)
+    if status == Administration.Status.GIVEN and (
+        held := hold_parameter_stop(order=order, vitals=vitals)
+    ):
+        stops.append(held)
+    return stops
+
+
+def dose_spacing_stop(*, dose: ScheduledDose, administered_at: dt.datetime) -> TooClose | None:
+    """A scheduled dose given where it could be taken for its neighbour: inside the next
+    (or previous) dose's window and outside its own, or closer to a neighbour's given
+    time than half the time the schedule puts between the two doses."""
+    from mar.selectors import dose_neighbours
+
+    zone = dose.resident.facility.zone
+    for neighbour in dose_neighbours(dose=dose):
+        gap = abs(neighbour.scheduled_at - dose.scheduled_at)
+        when = neighbour.scheduled_at.astimezone(zone)
+        in_own_window = dose.window_start <= administered_at <= dose.window_end
+        if not in_own_window and neighbour.window_start <= administered_at <= neighbour.window_end:
+            return TooClose(
+                f"{administered_at.astimezone(zone):%H:%M} falls in the window of the "
+                f"{when:%H:%M} dose of this order. Chart that dose instead, or ask a nurse to "
+                "override."
+            )
+        if neighbour.given_at is not None and abs(administered_at - neighbour.given_at) < gap / 2:
+            given = neighbour.given_at.astimezone(zone)
+            return TooClose(
+                f"The {when:%H:%M} dose of this order was given at {given:%H:%M}; its doses are "
+                f"{_duration(gap)} apart, so this one cannot follow within {_duration(gap / 2)}. "
+                "Ask a nurse to override if it is right."
+            )
+    return None
+
+
+def _duration(span: dt.timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minutes"
+
+
+def _override_for(
+    stops: list[OverridableStop],
+    *,
+    asked: _OverrideAsked,
+    user: User,
+    order: Order,
+    dose: ScheduledDose | None,
+    resident: Resident,
+    now: dt.datetime,
+) -> DoseOverride | None:
+    """The nurse's override that lets this chart past ``stops``; none needed if no stop.
+
+    A nurse at the tablet (``asked``) grants it now, inside this charting transaction; else
+    one granted for this dose (or PRN order) from another device in the last hour is used.
+    """
+    if not stops:
+        return None
+    if asked.nurse is not None or asked.reason:
+        return _grant(
+            nurse=asked.nurse or user,
+            secret=asked.secret,
+            reason=asked.reason,
+            user=user,
+            order=order,
+            dose=dose,
+            resident=resident,
+            stopped_by=stops,
+            now=now,
         )
+    waiting = (
+        DoseOverride.objects.select_for_update(of=("self",))
+        .select_related("granted_by")
+        .filter(order=order, granted_at__gte=now - OVERRIDE_VALID_FOR, administration__isnull=True)
+        .filter(Q(scheduled_dose=dose) if dose is not None else Q(scheduled_dose__isnull=True))
+        .order_by("-granted_at", "-id")
+        .first()
+    )
+    if waiting is None:
+        raise stops[0]
+    return waiting
+
+
+def _grant(
+    *,
+    nurse: User,
+    secret: str,
+    reason: str,
+    user: User | None,
+    order: Order,
+    dose: ScheduledDose | None,
+    resident: Resident,
+    stopped_by: list[OverridableStop],
+    now: dt.datetime,
+) -> DoseOverride:
+    """Check the nurse, their signature (unless they are the one signed in) and the
+    reason, and write the override: who, when, why, and what it lets past."""
+    if not (permissions.can(nurse, permissions.Area.NURSE_OVERRIDE) and nurse.is_active):
+        raise ChartingNotPermitted(
+            f"{nurse.signature_name} cannot override: only a nurse of this community can."
+        )
+    if not permissions.is_member(nurse, resident.facility_id):
+        raise ChartingNotPermitted(
+            f"{nurse.signature_name} is not a nurse of {resident.display_name}'s community."
+        )
+    if user is None or nurse.pk != user.pk:
+        if not secret:
+            raise ChartingInvalid(
+                f"{nurse.signature_name} signs the override with their own PIN or password.",
+                field="override_secret",
+            )
+        try:
+            user_signature_verify(user=nurse, secret=secret, now=now)
+        except PinError as error:
+            raise ChartingInvalid(str(error), field="override_secret") from None
+    if len(reason) < OVERRIDE_REASON_MIN_LENGTH or not any(ch.isalpha() for ch in reason):
+        raise ChartingInvalid(
+            'Say in a few words why the nurse overrides (e.g. "resident leaving for dialysis, '
+            'prescriber agrees").',
+            field="override_reason",
+        )
+    return DoseOverride.objects.create(
+        scheduled_dose=dose,
+        order=order,
+        resident=resident,
+        granted_by=nurse,
+        granted_at=now,
+        reason=reason,
+        requested_by=user if user is not None and user.pk != nurse.pk else None,
+        stopped_by=" ".join(str(stop) for stop in stopped_by),
+    )
+
+
+@transaction.atomic
+def dose_override_grant(
+    *,
+    nurse: User,
+    reason: str,
+    now: dt.datetime,
+    scheduled_dose: ScheduledDose | None = None,
+    order: Order | None = None,
+) -> DoseOverride:
+    """A nurse, from their own device, lets one scheduled dose (or the next dose of a PRN
+    order) be charted past a rule that stops it, within the next hour. The charting that
+    uses it records the override as part of the record."""
+    if (scheduled_dose is None) == (order is None):
+        raise ChartingInvalid("Override either a scheduled dose or a PRN order.")
+    dose = None
+    if scheduled_dose is not None:
+        dose = (
+            ScheduledDose.objects.select_for_update(of=("self",))
+            .select_related("order__medication", "resident__facility")
+            .get(pk=scheduled_dose.pk)
+        )
+        if dose.status != ScheduledDose.Status.PENDING:
+            raise ChartingInvalid("This dose is already charted; there is nothing to override.")
+        order = dose.order
+    else:
+        order = _lock_order(order.pk)
+    resident = dose.resident if dose is not None else order.resident
+    _check_order_chartable(order=order, resident=resident, is_prn=dose is None)
+    override = _grant(
+        nurse=nurse,
+        secret="",
+        reason=reason.strip(),
+        user=nurse,
+        order=order,
+        dose=dose,
+        resident=resident,
+        stopped_by=[],
+        now=now,
+    )
+    audit_write(
+        actor=nurse,
+        action="dose.override",
+        target=override,
+        resident=resident,
+        after={"order": order.pk, "scheduled_dose": dose.pk if dose else None, "reason": reason},
+        now=now,
+    )
+    # The nurses asked for this override need not answer it any more.
+    subject = dose.public_id if dose is not None else order.public_id
+    Notification.objects.filter(
+        kind=Notification.Kind.OVERRIDE_REQUESTED,
+        subject_key__startswith=f"override:{subject}:",
+        read_at__isnull=True,
+    ).update(read_at=now)
+    return override
+
+
+def dose_override_request(
+    *,
+    user: User,
+    what_stopped: str,
+    now: dt.datetime,
+    scheduled_dose: ScheduledDose | None = None,
+    order: Order | None = None,
+) -> int:
+    """A med tech asks the community's nurses for an override: each gets a notification
+    that opens the dose on their own device. Returns how many nurses were asked."""
+    from mar.services.notifications import notifications_create
+
+    order = scheduled_dose.order if scheduled_dose is not None else order
+    resident = order.resident
+    facility = resident.facility
+    if refusal := user_charting_refusal(
+        user=user, facility_id=facility.pk, today=now.astimezone(facility.zone).date()
+    ):
+        raise ChartingNotPermitted(refusal)
+    subject = scheduled_dose.public_id if scheduled_dose is not None else order.public_id
+    link = (
+        reverse("mar:override_dose", args=[scheduled_dose.public_id])
+        if scheduled_dose is not None
+        else reverse("mar:override_prn", args=[order.public_id])
+    )
+    room = resident.room.number if resident.room_id else "-"
+    nurses = list(nurses_of_facility(facility_id=facility.pk).values_list("pk", flat=True))
+    notifications_create(
+        notifications=[
+            Notification(
+                recipient_id=nurse_id,
+                facility=facility,
+                kind=Notification.Kind.OVERRIDE_REQUESTED,
+                subject_key=f"override:{subject}:{now:%Y%m%d%H%M}"[:80],
+                title=f"Override asked: Room {room}, {resident.display_name}",
+                body=f"{user.signature_name} asks to chart {order.medication}: {what_stopped}"[
+                    :2000
+                ],
+                link=link,
+                created_at=now,
+            )
+            for nurse_id in nurses
+        ]
+    )
+    audit_write(
+        actor=user,
+        action="dose.override_asked",
+        target=order,
+        resident=resident,
+        after={"scheduled_dose": scheduled_dose.pk if scheduled_dose else None},
+        reason=what_stopped[:500],
+        now=now,
+    )
+    return len(nurses)
 
 
 @transaction.atomic
@@ -699,8 +1098,7 @@ def _clean_amended_value(
             ) from None
         if at.tzinfo is None:
             raise ChartingInvalid("Give the corrected time with its UTC offset.", field="new_value")
-        if at > now + CLOCK_SKEW:
-            raise ChartingInvalid("A dose cannot have been given in the future.", field="new_value")
+        _check_amended_time(administration=administration, at=at, now=now)
         return amended_value_text(field=field, value=at)
     if field == Amendment.Field.STATUS:
         if raw not in Administration.Status.values:
@@ -726,6 +1124,37 @@ def _clean_amended_value(
             raise ChartingInvalid("The dose must be more than zero.", field="new_value")
         return amended_value_text(field=field, value=amount)
     return raw
+
+
+def _check_amended_time(
+    *, administration: Administration, at: dt.datetime, now: dt.datetime
+) -> None:
+    """A corrected time is bound like a first charting: not in the future, not before the
+    order began; a PRN dose's new time keeps the order's limits against its other doses."""
+    order = administration.order
+    zone = order.resident.facility.zone
+    if at > now + CLOCK_SKEW:
+        raise ChartingInvalid(
+            f"That time ({_when(at, zone)}) is in the future: a dose cannot have been given then.",
+            field="new_value",
+        )
+    if at < order.chartable_from:
+        raise ChartingInvalid(
+            f"That time ({_when(at, zone)}) is before this order began "
+            f"({_when(order.chartable_from, zone)}).",
+            field="new_value",
+        )
+    if order.is_prn and administration.status == Administration.Status.GIVEN:
+        _lock_order(order.pk)
+        try:
+            _check_prn_limits(order=order, administered_at=at, leave_out=administration)
+        except PrnLimitReached as error:
+            raise PrnLimitReached(
+                f"Moved to {_when(at, zone)} this dose would break the order's limits: {error} "
+                "If it really was given then, report it to the nurse in charge as a medication "
+                "error; the record is not changed.",
+                allowed_at=error.allowed_at,
+            ) from None
 
 
 def administration_current_value(*, administration: Administration, field: str) -> str:
@@ -758,7 +1187,7 @@ def administration_amend(
     (``administration_mark_entered_in_error``), which also frees the dose and the stock."""
     administration = (
         Administration.objects.select_for_update(of=("self",))
-        .select_related("resident")
+        .select_related("resident__facility", "order__medication", "order__resident__facility")
         .get(pk=administration.pk)
     )
     permissions.require(
@@ -793,6 +1222,17 @@ def administration_amend(
         amended_by=user,
         amended_at=now,
     )
+    if field == Amendment.Field.DOSE_AMOUNT:
+        try:
+            stock_move_for_amended_amount(
+                administration=administration,
+                change=Decimal(new_text) - Decimal(old_text),
+                by=user,
+                reason=reason.strip(),
+                now=now,
+            )
+        except StockUnavailable as error:
+            raise NoStock(f"The cart's stock cannot follow this correction: {error}") from error
     _audit_amendment(amendment, administration=administration, action="administration.amend")
     return amendment
 

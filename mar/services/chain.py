@@ -72,6 +72,12 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
         "amended_at",
     ),
 }
+# Legal fields added after records were first sealed: hashed only when they hold a value,
+# so a record sealed before they existed keeps the hash it was sealed with.
+SEALED_WHEN_SET: dict[str, tuple[str, ...]] = {
+    RecordSeal.RecordType.ADMINISTRATION: ("override_id", "scanned_code", "scan_skipped"),
+    RecordSeal.RecordType.AMENDMENT: (),
+}
 MODELS: dict[str, type[models.Model]] = {
     RecordSeal.RecordType.ADMINISTRATION: Administration,
     RecordSeal.RecordType.AMENDMENT: Amendment,
@@ -91,13 +97,19 @@ def _canonical(value: Any) -> Any:
 
 def record_hash(*, record_type: str, record_id: int, values: dict[str, Any]) -> str:
     """SHA-256 over the record's type, id and legal fields as canonical JSON."""
-    payload = {
-        "type": record_type,
-        "id": record_id,
-        "fields": {name: _canonical(values[name]) for name in SEALED_FIELDS[record_type]},
+    fields = {name: _canonical(values[name]) for name in SEALED_FIELDS[record_type]}
+    fields |= {
+        name: _canonical(values[name])
+        for name in SEALED_WHEN_SET[record_type]
+        if values.get(name) not in (None, "")
     }
+    payload = {"type": record_type, "id": record_id, "fields": fields}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sealed(record_type: str) -> tuple[str, ...]:
+    return SEALED_FIELDS[record_type] + SEALED_WHEN_SET[record_type]
 
 
 def link_hash(*, previous_hash: str, record_hash: str) -> str:
@@ -141,7 +153,7 @@ def chain_seal(*, record: Administration | Amendment, resident_id: int, now: dt.
     if not connection.in_atomic_block:
         raise RuntimeError("chain_seal runs inside the transaction that wrote the record.")
     record_type = _record_type(record)
-    values = {name: getattr(record, name) for name in SEALED_FIELDS[record_type]}
+    values = {name: getattr(record, name) for name in _sealed(record_type)}
     digest = record_hash(record_type=record_type, record_id=record.pk, values=values)
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_SQL, [CHAIN_LOCK_NAMESPACE, resident_id])
@@ -208,7 +220,7 @@ def _seal_batches(facility_id: int, batch_size: int) -> Iterator[list[RecordSeal
 
 
 def _current_hashes(record_type: str, ids: list[int]) -> dict[int, str]:
-    rows = MODELS[record_type].objects.filter(pk__in=ids).values("pk", *SEALED_FIELDS[record_type])
+    rows = MODELS[record_type].objects.filter(pk__in=ids).values("pk", *_sealed(record_type))
     return {
         row["pk"]: record_hash(record_type=record_type, record_id=row["pk"], values=row)
         for row in rows

@@ -62,12 +62,17 @@ def exception_kind_for_dose(*, dose: ScheduledDose, now: dt.datetime) -> str | N
 
 
 def exception_kind_for_administration(*, administration: Administration) -> str | None:
-    """Not given (by its reason), or late, or None for a dose given on time."""
+    """Not given (by its reason); given past a nurse's override, late, or without a scan
+    where one is required; or None for a dose given as it should be."""
     if administration.is_entered_in_error:
         return None
     if administration.status in NOT_GIVEN_KINDS:
         return NOT_GIVEN_KINDS[administration.status]
-    return ExceptionReview.Kind.LATE if administration.is_late else None
+    if administration.override_id:
+        return ExceptionReview.Kind.OVERRIDE
+    if administration.is_late:
+        return ExceptionReview.Kind.LATE
+    return ExceptionReview.Kind.UNSCANNED if administration.scan_skipped else None
 
 
 @transaction.atomic

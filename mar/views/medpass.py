@@ -27,7 +27,7 @@ from medtech import permissions
 from medtech.audit import audit_read
 from medtech.permissions import Area
 from residents.models import Resident
-from staff.selectors import user_charting_refusal
+from staff.selectors import nurses_of_facility, user_charting_refusal
 
 
 def _resident_page(resident: Resident) -> str:
@@ -175,6 +175,27 @@ def _given_at(form, resident: Resident, now):
     return forms.local_time_to_instant(clock, zone=resident.facility.zone, now=now)
 
 
+def _chart_context(request: HttpRequest, *, resident: Resident, order: Order, form) -> dict:
+    """What both chart panels show besides the dose: who can override, and whether the
+    person at the tablet is a nurse who overrides by themselves."""
+    return {
+        "order": order,
+        "resident": resident,
+        "form": form,
+        "requires_scan": resident.facility.requires_scan,
+        "nurse_at_tablet": permissions.can(request.user, Area.NURSE_OVERRIDE),
+    }
+
+
+def _chart_refused(request, template: str, context: dict, error: charting.ChartingError):
+    """The panel again with the refusal; a rule a nurse may override opens the override
+    (and for a crossed hold parameter, charting it held with the readings taken)."""
+    extra = {"overridable": isinstance(error, charting.OverridableStop)}
+    if isinstance(error, charting.HoldParameterMet):
+        extra |= {"hold_reasons": "; ".join(error.reasons), "held_key": forms.new_idempotency_key()}
+    return _refused(request, template, context | extra, error)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
@@ -182,19 +203,18 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
     dose = _dose_for_user(request, dose_id)
     permissions.require(request.user, Area.CHART, "chart doses")
     order, resident = dose.order, dose.resident
+    nurses = nurses_of_facility(facility_id=resident.facility_id)
     if request.method == "GET":
         status = request.GET.get("status", Administration.Status.GIVEN)
         form = forms.ChartForm(
             order=order,
+            nurses=nurses,
             initial={"idempotency_key": forms.new_idempotency_key(), "status": status},
         )
     else:
-        form = forms.ChartForm(request.POST, order=order)
-    context = {
+        form = forms.ChartForm(request.POST, order=order, nurses=nurses)
+    context = _chart_context(request, resident=resident, order=order, form=form) | {
         "dose": dose,
-        "order": order,
-        "resident": resident,
-        "form": form,
         "not_given_choices": forms.NOT_GIVEN_CHOICES,
         "giving": (form["status"].value() or "given") == Administration.Status.GIVEN,
         "panel_id": f"panel-{dose.public_id}",
@@ -216,10 +236,10 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
             vitals=form.vitals(),
-            scanned_code=form.cleaned_data["scanned_code"],
+            **form.scan_and_override(),
         )
     except charting.ChartingError as error:
-        return _refused(request, template, context, error)
+        return _chart_refused(request, template, context, error)
     record = result.administration
     return _after_charting(
         request,
@@ -233,23 +253,22 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def prn_give(request: HttpRequest, order_id) -> HttpResponse:
-    order = get_object_or_404(
-        Order.objects.select_related("medication", "resident__facility"),
-        public_id=order_id,
-        frequency=Order.Frequency.PRN,
-        resident__facility__memberships__user=request.user,
-    )
+    """A PRN dose: given, or held or refused with why (and the readings taken)."""
+    order = _prn_order_for_user(request, order_id)
     permissions.require(request.user, Area.CHART, "chart doses")
     resident = order.resident
+    nurses = nurses_of_facility(facility_id=resident.facility_id)
     if request.method == "GET":
-        form = forms.PrnForm(order=order, initial={"idempotency_key": forms.new_idempotency_key()})
+        form = forms.PrnForm(
+            order=order,
+            nurses=nurses,
+            initial={"idempotency_key": forms.new_idempotency_key()},
+        )
     else:
-        form = forms.PrnForm(request.POST, order=order)
-    context = {
-        "order": order,
-        "resident": resident,
-        "form": form,
+        form = forms.PrnForm(request.POST, order=order, nurses=nurses)
+    context = _chart_context(request, resident=resident, order=order, form=form) | {
         "panel_id": f"prn-panel-{order.public_id}",
+        "giving": (form["status"].value() or "given") == Administration.Status.GIVEN,
     }
     template = "mar/prn_panel.html"
     if request.method == "GET":
@@ -261,24 +280,108 @@ def prn_give(request: HttpRequest, order_id) -> HttpResponse:
         result = charting.administration_record(
             user=request.user,
             idempotency_key=form.cleaned_data["idempotency_key"],
-            status=Administration.Status.GIVEN,
+            status=form.cleaned_data["status"],
             administered_at=_given_at(form, resident, now),
             now=now,
             order=order,
             prn_reason=form.cleaned_data["prn_reason"],
+            reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
             vitals=form.vitals(),
-            scanned_code=form.cleaned_data["scanned_code"],
+            **form.scan_and_override(),
         )
     except charting.ChartingError as error:
-        return _refused(request, template, context, error)
-    at = timezone.localtime(result.administration.administered_at)
+        return _chart_refused(request, template, context, error)
+    record = result.administration
+    at = timezone.localtime(record.administered_at)
     return _after_charting(
         request,
         resident,
-        f"PRN given: {order.medication} at {at:%H:%M}.",
+        f"PRN {record.get_status_display().lower()}: {order.medication} at {at:%H:%M}.",
         just_charted=result.created,
     )
+
+
+def _prn_order_for_user(request: HttpRequest, order_id) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("medication", "resident__facility", "resident__room"),
+        public_id=order_id,
+        frequency=Order.Frequency.PRN,
+        resident__facility__memberships__user=request.user,
+    )
+
+
+@login_required
+@require_POST
+def override_ask(request: HttpRequest) -> HttpResponse:
+    """The med tech asks the nurses for an override of the dose the panel stopped."""
+    permissions.require(request.user, Area.CHART, "chart doses")
+    form = forms.OverrideAskForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Name the dose or PRN order to override.", status=400)
+    dose = order = None
+    if form.cleaned_data["dose"]:
+        dose = _dose_for_user(request, form.cleaned_data["dose"])
+        resident = dose.resident
+    else:
+        order = _prn_order_for_user(request, form.cleaned_data["order"])
+        resident = order.resident
+    try:
+        asked = charting.dose_override_request(
+            user=request.user,
+            what_stopped=form.cleaned_data["what_stopped"],
+            now=timezone.now(),
+            scheduled_dose=dose,
+            order=order,
+        )
+    except charting.ChartingError as error:
+        return _not_done(request, resident, str(error), status=status_for_charting_error(error))
+    return _after_charting(
+        request,
+        resident,
+        f"Asked {asked} nurse{'s' if asked != 1 else ''} for an override. When one has "
+        "overridden it from their device, chart the dose again.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def override_dose(request: HttpRequest, dose_id) -> HttpResponse:
+    """A nurse overrides one scheduled dose from their own device."""
+    dose = _dose_for_user(request, dose_id)
+    return _override_page(request, resident=dose.resident, shown=dose.order, scheduled_dose=dose)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def override_prn(request: HttpRequest, order_id) -> HttpResponse:
+    """A nurse overrides the next dose of a PRN order from their own device."""
+    order = _prn_order_for_user(request, order_id)
+    return _override_page(request, resident=order.resident, shown=order, order=order)
+
+
+def _override_page(request: HttpRequest, *, resident: Resident, shown: Order, **subject):
+    """``subject``: the scheduled dose, or the PRN order, the service overrides."""
+    permissions.require(request.user, Area.NURSE_OVERRIDE, "override a dose")
+    order = shown
+    form = forms.OverrideForm(request.POST or None)
+    context = {"resident": resident, "order": order, "form": form, **subject}
+    _audit_read(request, resident, timezone.now())
+    if request.method == "GET" or not form.is_valid():
+        status = 400 if request.method == "POST" else 200
+        return render(request, "mar/override.html", context, status=status)
+    try:
+        charting.dose_override_grant(
+            nurse=request.user, reason=form.cleaned_data["reason"], now=timezone.now(), **subject
+        )
+    except charting.ChartingError as error:
+        status = status_for_charting_error(error)
+        return render(request, "mar/override.html", context | {"error": str(error)}, status=status)
+    messages.success(
+        request,
+        f"Override given for {order.medication}. The med tech can chart it in the next hour.",
+    )
+    return redirect(_resident_page(resident))
 
 
 def _record_for_user(request: HttpRequest, record_id) -> Administration:

@@ -569,8 +569,11 @@
     var parts = value.split(":");
     var at = new Date(now.getTime());
     at.setHours(parseInt(parts[0], 10), parseInt(parts[1], 10), now.getSeconds(), 0);
-    if (at.getTime() > now.getTime() + 5 * 60 * 1000) {
-      at.setDate(at.getDate() - 1); // "23:50" typed just after midnight
+    // The moment nearest now that shows this time (mar.forms.local_time_to_instant): "23:50"
+    // typed just after midnight is yesterday's; a time a few hours ahead stays in the future
+    // and the server refuses it as such.
+    if (at.getTime() - now.getTime() > 12 * 3600 * 1000) {
+      at.setDate(at.getDate() - 1);
     }
     return at;
   }
@@ -639,6 +642,51 @@
     form.appendChild(details);
   }
 
+  // The package's scan, and where the community requires one, why it could not be scanned.
+  function scanFields(form, prefix) {
+    var code = el("input");
+    code.type = "text";
+    code.id = prefix + "-scan";
+    code.name = "scanned_code";
+    code.autocomplete = "off";
+    code.setAttribute("inputmode", "none");
+    var required = state.bundle && state.bundle.requires_scan;
+    form.appendChild(labelled(required ? "Scan the package" : "Scan the package (optional)", code));
+    if (!required) {
+      return;
+    }
+    var skipped = el("select");
+    skipped.id = prefix + "-scan-skipped";
+    skipped.name = "scan_skipped";
+    [{ value: "", label: "It was scanned" }]
+      .concat(state.bundle.scan_skipped_choices || [])
+      .forEach(function (choice) {
+        var option = el("option", null, choice.label);
+        option.value = choice.value;
+        skipped.appendChild(option);
+      });
+    form.appendChild(labelled("Cannot scan it?", skipped));
+  }
+
+  // Big radio tiles for the dose's status, as the pages draw them.
+  function statusTiles(legend, choices, checked, required) {
+    var tiles = el("fieldset", "reason-tiles");
+    tiles.appendChild(el("legend", null, legend));
+    choices.forEach(function (choice) {
+      var label = el("label", "reason-tile");
+      var radio = el("input");
+      radio.type = "radio";
+      radio.name = "status";
+      radio.value = choice.value;
+      radio.required = required;
+      radio.checked = choice.value === checked;
+      label.appendChild(radio);
+      label.appendChild(el("span", null, choice.label));
+      tiles.appendChild(label);
+    });
+    return tiles;
+  }
+
   // The buttons a panel replaced, to put back on Cancel.
   var savedActions = new WeakMap();
 
@@ -668,24 +716,10 @@
     var form = panelShell(giving ? "chart-panel-given" : "chart-panel-not-given", facts, what);
     form.setAttribute("data-dose", doseId);
     if (!giving) {
-      var tiles = el("fieldset", "reason-tiles");
-      tiles.appendChild(el("legend", null, "Why was it not given?"));
       var choices = (state.bundle && state.bundle.not_given_choices) || [
         { value: "refused", label: "Refused" },
       ];
-      choices.forEach(function (choice) {
-        var label = el("label", "reason-tile");
-        var radio = el("input");
-        radio.type = "radio";
-        radio.name = "status";
-        radio.value = choice.value;
-        radio.required = true;
-        radio.checked = choice.value === status;
-        label.appendChild(radio);
-        label.appendChild(el("span", null, choice.label));
-        tiles.appendChild(label);
-      });
-      form.appendChild(tiles);
+      form.appendChild(statusTiles("Why was it not given?", choices, status, true));
       var reason = el("input");
       reason.type = "text";
       reason.id = "offline-reason-" + doseId;
@@ -702,6 +736,9 @@
       input.name = "vital_" + vital;
       form.appendChild(labelled(vital.replace(/_/g, " "), input));
     });
+    if (giving) {
+      scanFields(form, "offline-" + doseId);
+    }
     moreFields(form, "offline-" + doseId, "Note (required for “Other”)");
     buttons(form, giving ? "Confirm given" : "Confirm not given", giving ? "button-primary" : "button-warn");
     replaceActions(actions, form);
@@ -724,36 +761,61 @@
     return { order: order, times: times.sort() };
   }
 
+  // The PRN limits as mar/prn.py states them: no dose within the minimum interval of
+  // another on either side, and no more than the maximum in any 24 hours around it, for the
+  // doses this tablet knows (the server's at the last sync, and its own queue).
+  var DAY_MS = 24 * 3600 * 1000;
+
+  function prnBreaks(times, at, order) {
+    var interval = (order.min_interval_minutes || 0) * 60 * 1000;
+    var close = times.filter(function (t) {
+      return Math.abs(at - t) < interval;
+    });
+    if (close.length) {
+      return "every " + order.min_interval_minutes / 60 + " hours at most";
+    }
+    if (order.max_per_24h) {
+      var starts = times.filter(function (t) {
+        return t > at - DAY_MS && t <= at;
+      });
+      starts.push(at);
+      var busiest = Math.max.apply(
+        null,
+        starts.map(function (start) {
+          return times.filter(function (t) {
+            return t >= start && t < start + DAY_MS;
+          }).length;
+        })
+      );
+      if (busiest >= order.max_per_24h) {
+        return order.max_per_24h + " in 24 hours at most";
+      }
+    }
+    return null;
+  }
+
   function prnAllowedAt(orderId, at) {
     var known = prnKnownDoses(orderId);
     var order = known.order;
     if (!order) {
       return null;
     }
-    var reasons = [];
-    var last = known.times.length ? known.times[known.times.length - 1] : null;
-    if (last !== null && order.min_interval_minutes) {
-      var next = last + order.min_interval_minutes * 60 * 1000;
-      if (at < next) {
-        reasons.push({ at: next, why: "every " + order.min_interval_minutes / 60 + " hours at most" });
-      }
-    }
-    if (order.max_per_24h) {
-      var dayAgo = at - 24 * 3600 * 1000;
-      var inDay = known.times.filter(function (t) {
-        return t > dayAgo;
-      });
-      if (inDay.length >= order.max_per_24h) {
-        reasons.push({ at: inDay[inDay.length - order.max_per_24h] + 24 * 3600 * 1000, why: order.max_per_24h + " in 24 hours at most" });
-      }
-    }
-    if (!reasons.length) {
+    var why = prnBreaks(known.times, at, order);
+    if (!why) {
       return null;
     }
-    reasons.sort(function (a, b) {
-      return b.at - a.at;
+    var interval = (order.min_interval_minutes || 0) * 60 * 1000;
+    var edges = [];
+    known.times.forEach(function (t) {
+      edges.push(t + interval, t + DAY_MS);
     });
-    return reasons[0];
+    edges.sort(function (a, b) {
+      return a - b;
+    });
+    var allowed = edges.filter(function (edge) {
+      return edge > at && !prnBreaks(known.times, edge, order);
+    })[0];
+    return { at: allowed, why: why };
   }
 
   function openPrnPanel(orderId) {
@@ -792,9 +854,22 @@
     reason.name = "prn_reason";
     reason.required = true;
     reason.autocomplete = "off";
-    form.appendChild(labelled("Reason given (what you observed)", reason));
+    form.appendChild(labelled("What is it for now (symptom, pain...)", reason));
+    var outcomes = [
+      { value: "given", label: "Given" },
+      { value: "held", label: "Held (not given)" },
+      { value: "refused", label: "Refused" },
+    ];
+    form.appendChild(statusTiles("Outcome", outcomes, "given", false));
+    var why = el("input");
+    why.type = "text";
+    why.id = "offline-prn-why-" + orderId;
+    why.name = "reason";
+    why.autocomplete = "off";
+    form.appendChild(labelled("Why not given (required when held)", why));
+    scanFields(form, "offline-prn-" + orderId);
     moreFields(form, "offline-prn-" + orderId, "Note");
-    buttons(form, "Confirm PRN given", "button-primary");
+    buttons(form, "Confirm", "button-primary");
     replaceActions(actions, form);
     reason.focus({ preventScroll: true });
     return true;
@@ -875,7 +950,7 @@
     var orderId = form.getAttribute("data-prn");
     var data = new FormData(form);
     var at = givenAt(data.get("given_at"));
-    var status = doseId ? data.get("status") || "given" : "given";
+    var status = data.get("status") || "given";
     var note = (data.get("note") || "").trim();
     var reason = (data.get("reason") || "").trim();
     if (status === "held" && !reason) {
@@ -886,7 +961,7 @@
       showFormError(form, "Add a note: “Other” needs one.");
       return Promise.resolve(null);
     }
-    if (orderId) {
+    if (orderId && status === "given") {
       var limit = prnAllowedAt(orderId, at.getTime());
       if (limit) {
         showFormError(
@@ -913,6 +988,14 @@
       vitals: vitals,
       prn_reason: (data.get("prn_reason") || "").trim(),
     };
+    if (status === "given") {
+      payload.scanned_code = (data.get("scanned_code") || "").trim();
+      payload.scan_skipped = payload.scanned_code ? "" : data.get("scan_skipped") || "";
+      if (state.bundle && state.bundle.requires_scan && !payload.scanned_code && !payload.scan_skipped) {
+        showFormError(form, "Scan the package before you give it, or say why it cannot be scanned.");
+        return Promise.resolve(null);
+      }
+    }
     var facts = doseId ? cardFacts(doseId) : null;
     var prnOrder = orderId && state.bundle ? findById(state.bundle.prn_orders, orderId) : null;
     var resident = facts

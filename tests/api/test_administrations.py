@@ -159,7 +159,9 @@ def test_a_hold_parameter_answers_422_with_the_reasons(api_as, community):
         hold_parameters=[{"vital": "systolic", "comparator": "<", "limit": 100}],
     )
 
-    response = post(api_as(community.tech), given(due_dose(order), vitals={"systolic": 92}))
+    response = post(
+        api_as(community.tech), given(due_dose(order), vitals={"systolic": 92, "diastolic": 60})
+    )
 
     assert response.status_code == 422
     assert response.json()["reasons"] == ["systolic 92 < 100: hold"]

@@ -198,8 +198,8 @@ def test_a_med_pass_from_sign_in_to_auto_lock(tablet_page, live_server, floor):
 
     # A page opened before Sam's dose still offers the form: the server refuses it.
     page.goto(live_server.url + reverse("mar:prn_give", args=[floor.acetaminophen.public_id]))
-    page.get_by_label("Reason for this dose").fill("Knee pain 6/10")
-    tap_button(page, "Confirm PRN given")
+    page.get_by_label("What is it for now").fill("Knee pain 6/10")
+    tap_button(page, "Confirm")
     expect(page.get_by_role("alert")).to_contain_text("Too soon")
     expect(page.get_by_role("alert")).to_contain_text("Allowed again at")
     screenshot(page, "medpass-prn-too-soon")

@@ -14,6 +14,7 @@ from mar.services.doses import doses_sync_for_order
 from residents.models import ConcernReport
 from staff.models import User
 from tests.factories import (
+    DEMO_PASSWORD,
     CertificationFactory,
     FacilityFactory,
     OrderFactory,
@@ -164,9 +165,13 @@ def test_it_refuses_charting_before_the_window_opens_unless_a_nurse_overrides(co
         user=community.tech,
         at=early,
         override_by=community.nurse,
+        override_secret=DEMO_PASSWORD,
         override_reason="Leaving for dialysis",
     )
 
+    override = result.administration.override
+    assert (override.granted_by, override.requested_by) == (community.nurse, community.tech)
+    assert (override.reason, override.granted_at) == ("Leaving for dialysis", early)
     assert "Leaving for dialysis" in result.administration.override_reason
 
 
@@ -216,19 +221,19 @@ def test_it_asks_for_the_vitals_an_order_requires_and_holds_past_the_limit(commu
     dose = first_dose(order)
 
     with pytest.raises(charting.ChartingInvalid, match="Pulse"):
-        chart(dose, user=community.tech, vitals={"systolic": 120})
+        chart(dose, user=community.tech, vitals={"systolic": 120, "diastolic": 80})
     with pytest.raises(charting.HoldParameterMet, match="systolic 92 < 100: hold"):
-        chart(dose, user=community.tech, vitals={"systolic": "92", "pulse": 72})
+        chart(dose, user=community.tech, vitals={"systolic": "92", "diastolic": 60, "pulse": 72})
     held = chart(
         dose,
         user=community.tech,
         status="held",
         reason="systolic 92 < 100: hold",
-        vitals={"systolic": "92", "pulse": 72},
+        vitals={"systolic": "92", "diastolic": 60, "pulse": 72},
     )
 
     assert held.administration.status == "held"
-    assert held.administration.vitals == {"systolic": "92", "pulse": "72"}
+    assert held.administration.vitals == {"systolic": "92", "diastolic": "60", "pulse": "72"}
     assert StockItem.objects.get(order=order).quantity_on_hand == 30
 
 

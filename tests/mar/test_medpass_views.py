@@ -468,11 +468,12 @@ RESIDENT_PAGE_QUERIES = 11
 
 
 # Charting over htmx: session, user, dose; the service (BEGIN, dose lock, membership with
-# its current certification, record, stock take (one UPDATE ... RETURNING), ledger row,
-# dose status, audit row, chain lock, chain seal, COMMIT); then the refreshed dose list
-# (no second permission check; pass times, doses, orders without doses, records,
-# allergies) and the audit row of that read.
-CHART_POST_QUERIES = 20
+# its current certification, the doses before and after it with their given times (the
+# spacing rule), record, stock take (one UPDATE ... RETURNING), ledger row, dose status,
+# audit row, chain lock, chain seal, COMMIT); then the refreshed dose list (no second
+# permission check; pass times, doses, orders without doses, records, allergies) and the
+# audit row of that read.
+CHART_POST_QUERIES = 21
 
 
 def test_it_charts_over_htmx_in_a_fixed_number_of_queries(
@@ -510,7 +511,8 @@ def _chart_first_due_dose_of_each(residents, *, user: User) -> None:
             administered_at=NOW,
             now=NOW,
             scheduled_dose=dose,
-            vitals={name: NORMAL_VITALS[name] for name in dose.order.required_vitals},
+            vitals={name: NORMAL_VITALS[name] for name in dose.order.vitals_needed},
+            scanned_code=dose.order.rx_number,  # the demo community scans every package
         )
 
 
@@ -532,7 +534,8 @@ def _give_a_prn_dose_to(resident, *, user: User) -> None:
         order=prn,
         prn_reason="As needed",
         note="Charted after the fact",
-        vitals={name: NORMAL_VITALS[name] for name in prn.required_vitals},
+        vitals={name: NORMAL_VITALS[name] for name in prn.vitals_needed},
+        scanned_code=prn.rx_number,
     )
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pdfplumber
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import transaction
 from pypdf import PdfReader
@@ -45,7 +46,8 @@ from tests.factories import (
 
 # One xdist worker takes the whole module, so the month is rendered once, not once per
 # worker.
-pytestmark = pytest.mark.xdist_group("print-pdf")
+# The marker also makes the database ready when this module runs alone.
+pytestmark = [pytest.mark.xdist_group("print-pdf"), pytest.mark.django_db]
 
 CHICAGO = ZoneInfo("America/Chicago")
 MONTH = Month(dt.date(2026, 11, 1))
@@ -272,8 +274,13 @@ class Printed:
 
 @pytest.fixture(scope="module")
 def printed(django_db_setup, django_db_blocker) -> Printed:
-    """Both residents' November, rendered once; the rows are rolled back at once."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    """Both residents' November, rendered once; the rows are rolled back at once. A module's
+    fixture stands outside each test's moment, so it names its own (Nov 20, noon)."""
+    with (
+        time_machine.travel(local(20, 12), tick=False),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
         month = build_charted_month()
         jensen = build_fifteen_orders(month.resident.facility)
         whitfield, jensen = render(month.resident), render(jensen)

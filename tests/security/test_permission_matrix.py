@@ -121,6 +121,9 @@ ROUTES: dict[str, Route] = {
     "mar:concern_new": Route(Area.CONCERN_REPORT, args={"resident_id": "resident"}),
     "mar:dose_chart": Route(Area.CHART, args={"dose_id": "dose"}),
     "mar:prn_give": Route(Area.CHART, args={"order_id": "prn"}),
+    "mar:override_ask": Route(Area.CHART, method="post", ok=400),
+    "mar:override_dose": Route(Area.NURSE_OVERRIDE, args={"dose_id": "dose"}),
+    "mar:override_prn": Route(Area.NURSE_OVERRIDE, args={"order_id": "prn"}),
     # Who charted it (within 2 minutes) or a nurse; a refusal without htmx is a redirect
     # back to the pass with the message.
     "mar:record_undo": Route(Area.CHART, method="post", args={"record_id": "record"}, ok=302),
@@ -269,6 +272,7 @@ ROUTES: dict[str, Route] = {
     "api:administration_effectiveness": Route(
         Area.CHART, method="post", args={"id": "record"}, ok=400, api=True
     ),
+    "api:overrides": Route(Area.NURSE_OVERRIDE, method="post", ok=400, api=True),
     "api:exceptions": Route(Area.EXCEPTIONS_READ, api=True),
     "api:exception_acknowledge": Route(
         Area.EXCEPTION_ACK, method="post", args={"id": "concern"}, ok=400, api=True

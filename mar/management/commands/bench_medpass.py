@@ -196,7 +196,7 @@ def chart_by_service(user: User, dose: ScheduledDose) -> str:
         administered_at=now,
         now=now,
         scheduled_dose=dose,
-        vitals={name: NORMAL_VITALS[name] for name in dose.order.required_vitals},
+        vitals={name: NORMAL_VITALS[name] for name in dose.order.vitals_needed},
     )
     return key
 
@@ -205,7 +205,7 @@ def chart_by_view(client: Client, dose: ScheduledDose) -> str:
     """POST the chart panel's form as htmx does; returns the idempotency key."""
     key = f"bench-{os.urandom(8).hex()}"
     form = {"idempotency_key": key, "status": Administration.Status.GIVEN} | {
-        f"vital_{name}": NORMAL_VITALS[name] for name in dose.order.required_vitals
+        f"vital_{name}": NORMAL_VITALS[name] for name in dose.order.vitals_needed
     }
     url = reverse("mar:dose_chart", args=[dose.public_id])
     response = client.post(url, form, secure=True, HTTP_HX_REQUEST="true")
