@@ -23,7 +23,6 @@ from rest_framework import exceptions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -34,6 +33,7 @@ from mar.api import selectors
 from mar.api import serializers as s
 from mar.api.exceptions import IdempotencyKeyMissing, ReferenceNotFound
 from mar.api.pagination import Pagination
+from mar.api.parsers import SafeJSONParser
 from mar.models import Amendment, Medication
 from mar.printing_selectors import Month, can_print_records
 from mar.services import administrations as charting
@@ -68,7 +68,7 @@ def _parse(serializer_class, data, **kwargs) -> dict[str, Any]:
 # JSON in, JSON out; never cached (the answers hold health information). (A comment, not
 # a docstring: drf-spectacular would print a docstring on every operation.)
 class ApiView(GenericAPIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = Pagination
     metadata_class = None  # OPTIONS: 405; the schema at /api/schema/ describes everything
