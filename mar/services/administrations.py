@@ -33,6 +33,7 @@ from mar.models import (
 )
 from mar.selectors import UNDO_WINDOW
 from mar.services.chain import chain_seal
+from mar.services.orders import order_allergy_refusal
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
 from residents.models import Resident
@@ -378,6 +379,8 @@ def _record(
         _check_vitals_and_holds(
             order=order, vitals=vitals, override_by=override_by, override_reason=override_reason
         )
+        if allergy_refusal := order_allergy_refusal(order=order):
+            raise OrderNotChartable(allergy_refusal)
     if dose is None and given:
         _check_prn_limits(order=order, administered_at=administered_at)
 
