@@ -132,24 +132,46 @@ def _edges(product: Product) -> dict[str, dict[str, Decimal]]:
     return edges
 
 
-def convert(amount: Decimal, *, from_unit: str, to_unit: str, product: Product) -> Decimal | None:
-    """``amount`` of ``from_unit`` in ``to_unit`` for this product, or None when no
-    conversion is known."""
-    start, goal = canonical_unit(from_unit), canonical_unit(to_unit)
-    if start == goal:
-        return Decimal(amount)
+def equivalents(amount: Decimal, *, unit: str, product: Product) -> dict[str, Decimal]:
+    """``amount`` of ``unit`` in every unit it converts to for this product, by canonical
+    unit (the unit itself included)."""
+    start = canonical_unit(unit)
     edges = _edges(product)
     factors = {start: Decimal(1)}
     queue = [start]
     while queue:
-        unit = queue.pop(0)
-        for neighbour, factor in edges.get(unit, {}).items():
+        current = queue.pop(0)
+        for neighbour, factor in edges.get(current, {}).items():
             if neighbour not in factors:
-                factors[neighbour] = factors[unit] * factor
+                factors[neighbour] = factors[current] * factor
                 queue.append(neighbour)
-    if goal not in factors:
-        return None
-    return Decimal(amount) * factors[goal]
+    return {name: Decimal(amount) * factor for name, factor in factors.items()}
+
+
+def spellings(unit: str) -> tuple[str, ...]:
+    """Every lower-case way of writing this canonical unit (to match stored text)."""
+    return tuple(dict.fromkeys((unit.casefold(), *ALIASES.get(unit, ()))))
+
+
+def convert(amount: Decimal, *, from_unit: str, to_unit: str, product: Product) -> Decimal | None:
+    """``amount`` of ``from_unit`` in ``to_unit`` for this product, or None when no
+    conversion is known."""
+    return equivalents(amount, unit=from_unit, product=product).get(canonical_unit(to_unit))
+
+
+def counting_unit(*, dose_unit: str, product: Product) -> str:
+    """What a new package for an order in ``dose_unit`` is counted in by default: the
+    form's counting unit when the dose is a mass of it ("650 mg" of 325 mg tablets is
+    counted in tablets), else the dose's own unit."""
+    form_unit = FORM_UNITS.get(product.form)
+    is_mass = canonical_unit(dose_unit) in MASS_IN_MG
+    if (
+        is_mass
+        and form_unit
+        and convert(1, from_unit=dose_unit, to_unit=form_unit, product=product)
+    ):
+        return form_unit
+    return dose_unit
 
 
 def units_mismatch(*, dose_unit: str, stock_unit: str, product: Product) -> str | None:
