@@ -101,7 +101,9 @@ def test_a_nurse_enters_an_order_and_a_second_nurse_verifies_it(
     expect(page.get_by_test_id("order-error")).to_contain_text("allergy to Penicillin")
     assert not Order.objects.filter(medication__generic_name="penicillin V potassium").exists()
     page.get_by_label("I override the allergy warning, for the reason below").check()
-    page.get_by_label("Override reason").fill("Tolerated in hospital; Dr. Ortiz confirmed")
+    page.get_by_label("In your words (a sentence; required for Other)").fill(
+        "Tolerated in hospital; Dr. Ortiz confirmed"
+    )
     page.get_by_test_id("order-submit").press("Enter")
 
     expect(page.get_by_test_id("order-status")).to_have_text("Pending verification")
