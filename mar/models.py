@@ -369,10 +369,10 @@ class OrderAcknowledgement(models.Model):
         ALLERGY_RECORDED = "allergy_recorded", "After an allergy was recorded"
 
     class Reason(models.TextChoices):
-        TOLERATED_BEFORE = "tolerated_before", "Tolerated this drug before without a reaction"
-        PRESCRIBER_AWARE = "prescriber_aware", "Prescriber aware: the benefit outweighs the risk"
-        INTOLERANCE = "intolerance", "An intolerance (side effect), not an allergy"
-        OTHER = "other", "Other (say why)"
+        TOLERATED_BEFORE = "tolerated_before", "Tolerated before without a reaction"
+        PRESCRIBER_AWARE = "prescriber_aware", "Prescriber aware: benefit outweighs risk"
+        INTOLERANCE = "intolerance", "Intolerance, not an allergy"
+        OTHER = "other", "Other (say why below)"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="acknowledgements")
     kind = models.CharField(max_length=12, choices=Kind.choices)

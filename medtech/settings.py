@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AdministrationStatusEnum": "mar.models.Administration.Status",
         "OrderStatusEnum": "mar.models.Order.Status",
+        "AllergyReasonEnum": "mar.models.OrderAcknowledgement.Reason",
         "DoseStateEnum": "mar.api.serializers.DOSE_STATES",
         "ResidentStatusEnum": "residents.models.Resident.Status",
         "VitalEnum": "mar.models.Vital",

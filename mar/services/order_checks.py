@@ -107,11 +107,11 @@ def _range_findings(
     ordered = _dose_text(Decimal(order.dose_amount), order.dose_unit)
     same_unit = units.canonical_unit(order.dose_unit) == units.canonical_unit(limits.unit)
     single_text = ordered if same_unit else f"{ordered} ({_dose_text(single, limits.unit)})"
-    times = "up to " if order.is_prn else ""
     daily = single * doses_per_day
-    daily_text = (
-        f"{times}{doses_per_day} doses of {single_text} a day, {_dose_text(daily, limits.unit)}"
-    )
+    often = "once a day" if doses_per_day == 1 else f"{doses_per_day} times a day"
+    if order.is_prn:
+        often = f"up to {often} (PRN)"
+    daily_text = f"{single_text} {often}, {_dose_text(daily, limits.unit)} a day,"
     stops: list[str] = []
     warnings: list[str] = []
     for amount, text, usual, maximum, what in (

@@ -149,7 +149,7 @@ def test_the_page_needs_the_verifying_nurse_to_acknowledge_the_allergy(client, w
     assert acknowledged.status_code == 302
     answer = OrderAcknowledgement.objects.get(kind="allergy", stage="verification")
     assert answer.acknowledged_by == ward.second_nurse
-    assert "Tolerated this drug before" in answer.answer
+    assert "Tolerated before without a reaction" in answer.answer
 
 
 @pytest.fixture
