@@ -71,6 +71,12 @@ class ReceiveForm(WitnessForm):
     )
     rx_number = forms.CharField(label="Rx number on the label", max_length=40, required=False)
     package = forms.ChoiceField(label="Package", choices=StockItem.Package.choices)
+    unit = forms.CharField(
+        label="Counted in",
+        max_length=20,
+        required=False,
+        help_text="Leave empty for the order's unit (tablets for a dose in mg).",
+    )
     note = forms.CharField(label="Note", max_length=500, required=False)
 
     def __init__(self, *args, orders: list[Order], **kwargs) -> None:

@@ -46,6 +46,7 @@ from inventory.models import (
     StockTransaction,
 )
 from inventory.selectors import facility_supplies, quantity_text
+from mar import units
 from mar.models import Administration, Medication, Notification, Order
 from mar.services.notifications import notifications_create
 from medtech import permissions
@@ -284,8 +285,13 @@ def stock_receive(
     note: str = "",
     witness: User | None = None,
     witness_secret: str = "",
+    unit: str = "",
 ) -> StockTransaction:
     """Receive a pharmacy delivery; returns its ``receive`` ledger row.
+
+    A new package is counted in ``unit`` (by default the order's dose unit, or the
+    form's counting unit when the dose is a mass: tablets for "650 mg"), which must
+    convert to the order's dose unit (``mar.units``), or the delivery is refused.
 
     Either a new card or bottle for ``order`` (resident, medication and unit come from
     the order; it lands on ``cart``, by default the cart of the resident's room; ``lot``
@@ -308,6 +314,8 @@ def stock_receive(
                 f"This package expired on {item.expires_on:%b %-d, %Y}; receive the delivery "
                 "as a new package with its own lot and expiry."
             )
+        if item.order_id is not None:
+            _check_units(order=item.order, unit=item.unit)
     else:
         order = Order.objects.select_related(
             "medication", "resident__facility", "resident__room__cart"
@@ -323,6 +331,7 @@ def stock_receive(
             expires_on=expires_on,
             rx_number=rx_number,
             package=package,
+            unit=unit,
             today=_today(facility, now),
             now=now,
         )
@@ -364,6 +373,7 @@ def _new_item(
     expires_on: dt.date | None,
     rx_number: str,
     package: str,
+    unit: str,
     today: dt.date,
     now: dt.datetime,
 ) -> StockItem:
@@ -403,6 +413,10 @@ def _new_item(
         )
     if package not in StockItem.Package.values:
         raise StockInvalid("Choose the kind of package.", field="package")
+    unit = " ".join((unit or "").split())[:20] or units.counting_unit(
+        dose_unit=order.dose_unit, product=order.medication
+    )
+    _check_units(order=order, unit=unit)
     return StockItem.objects.create(
         cart=cart,
         resident=resident,
@@ -410,12 +424,24 @@ def _new_item(
         order=order,
         package=package,
         quantity_on_hand=0,
-        unit=order.dose_unit,
+        unit=unit,
         lot=lot,
         expires_on=expires_on,
         rx_number=rx_number or order.rx_number,
         received_at=now,
     )
+
+
+def _check_units(*, order: Order, unit: str) -> None:
+    """Stock for an order is counted in a unit its dose converts to, or not received."""
+    if refusal := units.units_mismatch(
+        dose_unit=order.dose_unit, stock_unit=unit, product=order.medication
+    ):
+        raise StockInvalid(
+            f"{refusal} Count the package in {order.dose_unit}, or ask the nurse to correct "
+            "the order or the product.",
+            field="unit",
+        )
 
 
 @transaction.atomic
@@ -634,20 +660,63 @@ def stock_transfer(
 
 
 # Picks the usable item that expires first, locks it and takes the dose off in one
-# statement. A row another chart changed while we waited for its lock is checked again
+# statement. The dose arrives in the order's unit; ``wanted`` lists each spelling of a unit
+# the dose converts to for this product (mar.units) with the dose in it, so a card counted
+# in another unit is taken from in its own unit, and one whose unit does not convert is
+# passed over. A row another chart changed while we waited for its lock is checked again
 # (still unexpired, still enough left) before it is taken; otherwise the next one is.
 _TAKE_SQL = """
-UPDATE inventory_stockitem SET quantity_on_hand = quantity_on_hand - %(quantity)s
-WHERE id = (
-    SELECT id FROM inventory_stockitem
-    WHERE resident_id = %(resident)s AND medication_id = %(medication)s
-      AND expires_on >= %(today)s AND quantity_on_hand >= %(quantity)s
-    ORDER BY expires_on, received_at, id
-    LIMIT 1
-    FOR UPDATE
+WITH wanted AS (
+    SELECT * FROM unnest(%(units)s::text[], %(quantities)s::numeric[]) AS w(unit, quantity)
 )
-RETURNING id, quantity_on_hand
+UPDATE inventory_stockitem AS item
+SET quantity_on_hand = item.quantity_on_hand - wanted.quantity
+FROM wanted
+WHERE lower(btrim(item.unit)) = wanted.unit AND item.id = (
+    SELECT candidate.id FROM inventory_stockitem AS candidate
+    JOIN wanted AS fit ON lower(btrim(candidate.unit)) = fit.unit
+    WHERE candidate.resident_id = %(resident)s AND candidate.medication_id = %(medication)s
+      AND candidate.expires_on >= %(today)s AND candidate.quantity_on_hand >= fit.quantity
+    ORDER BY candidate.expires_on, candidate.received_at, candidate.id
+    LIMIT 1
+    FOR UPDATE OF candidate
+)
+RETURNING item.id, item.quantity_on_hand, wanted.quantity
 """
+
+
+def _stock_quantities(*, quantity: Decimal, dose_unit: str, medication: Medication) -> dict:
+    """The dose in every stock unit it converts to, by lower-case spelling."""
+    wanted: dict[str, Decimal] = {}
+    for unit, amount in units.equivalents(quantity, unit=dose_unit, product=medication).items():
+        rounded = amount.quantize(Decimal("0.001"))
+        if rounded > 0:
+            for spelling in units.spellings(unit):
+                wanted.setdefault(spelling, rounded)
+    return wanted
+
+
+def _why_none_usable(*, order: Order, resident_id: int, today: dt.date) -> str:
+    """What to tell the person charting when no stock could be taken (failure path only)."""
+    for unit in (
+        StockItem.objects.filter(
+            resident_id=resident_id,
+            medication_id=order.medication_id,
+            expires_on__gte=today,
+            quantity_on_hand__gt=0,
+        )
+        .order_by("unit")
+        .values_list("unit", flat=True)
+        .distinct()
+    ):
+        if refusal := units.units_mismatch(
+            dose_unit=order.dose_unit, stock_unit=unit, product=order.medication
+        ):
+            return f"{refusal} Chart the dose as not available and tell the nurse."
+    return (
+        f"No usable {order.medication} for this resident on the cart (none left, or "
+        "only expired stock). Chart the dose as not available."
+    )
 
 
 def stock_take_for_administration(
@@ -655,16 +724,24 @@ def stock_take_for_administration(
 ) -> StockTransaction:
     """Take a given dose off the resident's stock: the usable item that expires first.
 
-    Runs inside the charting transaction. Expired items and items without enough left
-    are passed over; with none usable the dose cannot be charted as given. Two
-    statements: the item's UPDATE (which chooses and locks it) and the ledger row.
+    ``quantity`` is in the order's dose unit; the ledger moves in the item's unit,
+    converted where the product makes a conversion known (``mar.units``: mg and tablets
+    by the strength, mL and drops by the drops per mL on the product); an item whose
+    unit does not convert is never taken from. Runs inside the charting transaction.
+    Expired items and items without enough left are passed over; with none usable the
+    dose cannot be charted as given. Two statements: the item's UPDATE (which chooses
+    and locks it) and the ledger row.
     """
     order = administration.order
+    wanted = _stock_quantities(
+        quantity=quantity, dose_unit=order.dose_unit, medication=order.medication
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             _TAKE_SQL,
             {
-                "quantity": quantity,
+                "units": list(wanted),
+                "quantities": list(wanted.values()),
                 "resident": administration.resident_id,
                 "medication": order.medication_id,
                 "today": today,
@@ -673,14 +750,13 @@ def stock_take_for_administration(
         taken = cursor.fetchone()
     if taken is None:
         raise StockUnavailable(
-            f"No usable {order.medication} for this resident on the cart (none left, or "
-            "only expired stock). Chart the dose as not available."
+            _why_none_usable(order=order, resident_id=administration.resident_id, today=today)
         )
-    item_id, balance = taken
+    item_id, balance, moved = taken
     return StockTransaction.objects.create(
         stock_item_id=item_id,
         kind=StockTransaction.Kind.ADMINISTER,
-        quantity=-quantity,
+        quantity=-moved,
         balance_after=balance,
         performed_by=administration.administered_by,
         administration=administration,

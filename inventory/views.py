@@ -206,6 +206,7 @@ def receive(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
             expires_on=form.cleaned_data["expires_on"],
             rx_number=form.cleaned_data["rx_number"],
             package=form.cleaned_data["package"],
+            unit=form.cleaned_data["unit"],
             note=form.cleaned_data["note"],
             witness=form.witness_user(),
             witness_secret=form.cleaned_data["witness_secret"],

@@ -10,7 +10,15 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
-from mar.models import Administration, EffectivenessCheck, Medication, Order, Route, Vital
+from mar.models import (
+    Administration,
+    EffectivenessCheck,
+    Medication,
+    Order,
+    OrderAcknowledgement,
+    Route,
+    Vital,
+)
 from residents.models import ConcernReport
 
 NOT_GIVEN_CHOICES = [
@@ -222,6 +230,7 @@ WEEKDAY_CHOICES = [
     (7, "Sun"),
 ]
 COMPARATOR_CHOICES = [("", "—"), ("<", "below"), (">", "above")]
+ALLERGY_REASON_CHOICES = [("", "— Choose a reason —"), *OrderAcknowledgement.Reason.choices]
 VITAL_CHOICES = [("", "—"), *Vital.choices]
 
 
@@ -271,7 +280,7 @@ class OrderForm(forms.Form):
     interval = forms.IntegerField(required=False, min_value=1, max_value=168, label="Every N")
     is_time_critical = forms.BooleanField(required=False, label="Time-critical (30-minute window)")
     prn_min_interval_minutes = forms.IntegerField(
-        required=False, min_value=0, max_value=10080, label="PRN: minimum minutes between doses"
+        required=False, min_value=1, max_value=10080, label="PRN: minimum minutes between doses"
     )
     prn_max_per_24h = forms.IntegerField(
         required=False, min_value=1, max_value=48, label="PRN: at most per 24 hours"
@@ -310,11 +319,26 @@ class OrderForm(forms.Form):
     allergy_override = forms.BooleanField(
         required=False, label="I override the allergy warning, for the reason below"
     )
+    allergy_override_code = forms.ChoiceField(
+        required=False,
+        choices=ALLERGY_REASON_CHOICES,
+        label="Why it is given anyway",
+    )
     allergy_override_reason = forms.CharField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Override reason",
+        label="In your words (a sentence; required for Other)",
+    )
+    dose_warnings_acknowledged = forms.BooleanField(
+        required=False,
+        label="The prescriber confirmed this dose: I acknowledge the dose warning",
+    )
+    start_in_past_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why does it start more than a week ago?",
     )
 
     def __init__(self, *args, medications, **kwargs) -> None:
@@ -330,8 +354,10 @@ class OrderForm(forms.Form):
                 "Choose a medication from the catalog, or give a new one's generic name, "
                 "strength and form."
             )
-        if data.get("allergy_override") and not (data.get("allergy_override_reason") or "").strip():
-            self.add_error("allergy_override_reason", "Say why you override the allergy warning.")
+        if data.get("allergy_override") and not (
+            data.get("allergy_override_code") or (data.get("allergy_override_reason") or "").strip()
+        ):
+            self.add_error("allergy_override_code", "Say why you override the allergy warning.")
         raw_days = data.get("days_of_month") or ""
         try:
             data["days_of_month_list"] = [int(p) for p in raw_days.replace(" ", "").split(",") if p]
@@ -405,6 +431,17 @@ class OrderForm(forms.Form):
             else "",
         }
 
+    def answers(self) -> dict:
+        """The nurse's answers to the order's warnings (``order_create``'s keywords)."""
+        data = self.cleaned_data
+        return {
+            "allergy_override_code": data.get("allergy_override_code", "")
+            if data.get("allergy_override")
+            else "",
+            "dose_warnings_acknowledged": bool(data.get("dose_warnings_acknowledged")),
+            "start_in_past_reason": (data.get("start_in_past_reason") or "").strip(),
+        }
+
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
@@ -416,6 +453,24 @@ class VerifyForm(forms.Form):
     )
     allergy_reviewed = forms.BooleanField(
         required=False, label="I reviewed the allergy warning and the override reason"
+    )
+    dose_warnings_reviewed = forms.BooleanField(
+        required=False, label="I checked the dose warning with the prescription"
+    )
+
+
+class AllergyReviewForm(forms.Form):
+    allergy_acknowledged = forms.BooleanField(
+        required=False, label="I reviewed the new allergy against this order"
+    )
+    reason_code = forms.ChoiceField(
+        required=False, choices=ALLERGY_REASON_CHOICES, label="Why the order is kept"
+    )
+    reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="In your words (a sentence; required for Other)",
     )
 
 

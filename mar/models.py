@@ -91,11 +91,77 @@ class Medication(models.Model):
     is_time_critical = models.BooleanField(
         default=False, help_text="New orders default to the 30-minute time-critical window."
     )
+    # Dose-range limits in ``dose_limit_unit`` (e.g. "mg"): past a usual one the nurses
+    # acknowledge a warning, past a maximum the order is refused. Blank: the defaults of
+    # the dose's unit (mar.services.order_checks). A drug reference will fill them later.
+    dose_limit_unit = models.CharField(
+        max_length=20, blank=True, help_text='The unit of the limits below, e.g. "mg".'
+    )
+    usual_max_single_dose = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    max_single_dose = models.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Absolute maximum of one dose: an order above it is refused.",
+    )
+    usual_max_daily_dose = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    max_daily_dose = models.DecimalField(
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Absolute maximum in 24 hours: an order above it is refused.",
+    )
+    drops_per_ml = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        verbose_name="drops per mL",
+        help_text="Only when the label says so: lets mL and drops be converted.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["ndc"], condition=~Q(ndc=""), name="medication_ndc_unique"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(dose_limit_unit="")
+                    & Q(usual_max_single_dose__isnull=True, max_single_dose__isnull=True)
+                    & Q(usual_max_daily_dose__isnull=True, max_daily_dose__isnull=True)
+                )
+                | ~Q(dose_limit_unit=""),
+                name="medication_dose_limits_have_unit",
+            ),
+            models.CheckConstraint(
+                condition=(Q(usual_max_single_dose__isnull=True) | Q(usual_max_single_dose__gt=0))
+                & (Q(max_single_dose__isnull=True) | Q(max_single_dose__gt=0))
+                & (Q(usual_max_daily_dose__isnull=True) | Q(usual_max_daily_dose__gt=0))
+                & (Q(max_daily_dose__isnull=True) | Q(max_daily_dose__gt=0)),
+                name="medication_dose_limits_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(usual_max_single_dose__isnull=True)
+                | Q(max_single_dose__isnull=True)
+                | Q(usual_max_single_dose__lte=F("max_single_dose")),
+                name="medication_usual_single_within_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(drops_per_ml__isnull=True) | Q(drops_per_ml__gt=0),
+                name="medication_drops_per_ml_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(usual_max_daily_dose__isnull=True)
+                | Q(max_daily_dose__isnull=True)
+                | Q(usual_max_daily_dose__lte=F("max_daily_dose")),
+                name="medication_usual_daily_within_max",
             ),
             models.UniqueConstraint(
                 fields=["generic_name", "brand_name", "strength", "form"],
@@ -189,6 +255,12 @@ class Order(models.Model):
         related_name="replaced_by",
     )
     allergy_override_reason = models.TextField(blank=True)
+    allergy_conflict_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an allergy recorded after this order was found to match it; until "
+        "a nurse reviews the order (OrderAcknowledgement) no dose of it is given.",
+    )
 
     entered_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="orders_entered")
     entered_at = models.DateTimeField()
@@ -251,6 +323,10 @@ class Order(models.Model):
                 name="order_frequency_shape",
             ),
             models.CheckConstraint(
+                condition=~Q(frequency="prn") | Q(prn_min_interval_minutes__gt=0),
+                name="order_prn_min_interval_positive",
+            ),
+            models.CheckConstraint(
                 condition=~Q(frequency="days_of_week") | ~Q(days_of_week=[]),
                 name="order_days_of_week_given",
             ),
@@ -294,6 +370,69 @@ class Order(models.Model):
         """No dose can have been given under this order before it started, was entered,
         or was verified."""
         return max(filter(None, [self.starts_at, self.entered_at, self.verified_at]))
+
+
+class OrderAcknowledgement(models.Model):
+    """A nurse's answer to a warning about an order: an allergy it matches, a dose past
+    the usual range, a start more than a week back. Who, when, what the warning said and
+    what they answered; append-only, like the record of care it protects."""
+
+    class Kind(models.TextChoices):
+        ALLERGY = "allergy", "Allergy"
+        DOSE_RANGE = "dose_range", "Dose above the usual range"
+        PAST_START = "past_start", "Start more than a week ago"
+
+    class Stage(models.TextChoices):
+        ENTRY = "entry", "At entry"
+        VERIFICATION = "verification", "At verification"
+        ALLERGY_RECORDED = "allergy_recorded", "After an allergy was recorded"
+
+    class Reason(models.TextChoices):
+        TOLERATED_BEFORE = "tolerated_before", "Tolerated before without a reaction"
+        PRESCRIBER_AWARE = "prescriber_aware", "Prescriber aware: benefit outweighs risk"
+        INTOLERANCE = "intolerance", "Intolerance, not an allergy"
+        OTHER = "other", "Other (say why below)"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="acknowledgements")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    warning = models.TextField(help_text="The warning as the nurse saw it.")
+    reason_code = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    answer = models.TextField(help_text="What the nurse answered.")
+    acknowledged_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["allergy", "dose_range", "past_start"]),
+                name="order_ack_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=["entry", "verification", "allergy_recorded"]),
+                name="order_ack_stage_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    reason_code__in=[
+                        "",
+                        "tolerated_before",
+                        "prescriber_aware",
+                        "intolerance",
+                        "other",
+                    ]
+                ),
+                name="order_ack_reason_code_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(warning="") & ~Q(answer=""), name="order_ack_says_what"
+            ),
+        ]
+        indexes = [models.Index(fields=["order", "acknowledged_at"])]
+        triggers = append_only("order_acknowledgement")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.get_stage_display().lower()}: {self.answer}"
 
 
 class ScheduledDose(models.Model):
@@ -710,6 +849,7 @@ class Notification(models.Model):
         LOW_STOCK = "low_stock", "Low stock"
         EXPIRING_STOCK = "expiring_stock", "Expiring stock"
         OVERRIDE_REQUESTED = "override_requested", "Nurse override asked"
+        ALLERGY_CONFLICT = "allergy_conflict", "New allergy matches an order"
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     facility = models.ForeignKey(

@@ -40,6 +40,7 @@ __all__ = [
     "Frequency",
     "FrequencyKind",
     "describe",
+    "doses_per_day_at_most",
     "local_to_utc",
     "resolve_times",
     "scheduled_times",
@@ -417,6 +418,17 @@ def describe(frequency: Frequency) -> str:
             return "Every hour" if frequency.interval == 1 else f"Every {frequency.interval} hours"
         case _:
             return "As needed"
+
+
+def doses_per_day_at_most(frequency: Frequency, *, prn_max_per_24h: int | None = None) -> int:
+    """The most doses the schedule can call for in one day: the times of a day it is
+    given (wall-clock kinds), the doses in any 24 hours (every N hours: ceil(24 / N)),
+    or a PRN order's maximum per 24 hours. A day's dose is this times the single dose."""
+    if frequency.kind in WALL_CLOCK_KINDS:
+        return len(frequency.times)
+    if frequency.kind == FrequencyKind.EVERY_N_HOURS:
+        return -(-24 // _interval(frequency))
+    return prn_max_per_24h or 0
 
 
 # Helpers

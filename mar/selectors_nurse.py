@@ -27,9 +27,11 @@ from mar.models import (
     FollowUp,
     Medication,
     Order,
+    OrderAcknowledgement,
     ScheduledDose,
 )
 from mar.selectors import dose_state
+from mar.services import order_checks
 from medtech import permissions
 from residents.models import Allergy, ConcernReport, Facility, MedPassTime, Resident, Unit
 from staff.models import User
@@ -37,22 +39,12 @@ from staff.models import User
 # --- Allergies ----------------------------------------------------------------------------
 
 
-def _allergy_words(medication: Medication) -> list[str]:
-    names = [medication.generic_name, medication.brand_name, *(medication.ingredients or [])]
-    return [name.strip().casefold() for name in names if name and name.strip()]
-
-
 def allergy_matches(*, resident: Resident, medication: Medication) -> list[Allergy]:
-    """The resident's allergies that the medication's name or an ingredient matches
-    (either contains the other, ignoring case: "penicillin" matches "amoxicillin"? no;
-    "Penicillin" matches an allergy to "penicillin V" and "penicillins")."""
-    words = _allergy_words(medication)
-    matches = []
-    for allergy in resident.allergies.order_by("allergen", "id"):
-        allergen = allergy.allergen.strip().casefold()
-        if allergen and any(allergen in word or word in allergen for word in words):
-            matches.append(allergy)
-    return matches
+    """The resident's allergies that the medication matches, by the rule of order entry
+    (``mar.services.order_checks.allergy_matches``)."""
+    return order_checks.allergy_matches(
+        allergens=list(resident.allergies.order_by("allergen", "id")), medication=medication
+    )
 
 
 # --- Scope --------------------------------------------------------------------------------
@@ -166,11 +158,23 @@ def order_schedule_preview(
 
 
 def orders_awaiting_verification(*, user: User) -> list[Order]:
+    """Orders waiting for a nurse: new ones to verify, and open ones an allergy recorded
+    after them stopped until a nurse reviews them."""
     return list(
         permissions.scope(Order.objects, user, "resident__facility")
-        .filter(status=Order.Status.PENDING_VERIFICATION)
+        .filter(
+            Q(status=Order.Status.PENDING_VERIFICATION)
+            | Q(allergy_conflict_at__isnull=False) & ~Q(status=Order.Status.DISCONTINUED)
+        )
         .select_related("resident__room", "medication", "entered_by")
         .order_by("entered_at", "id")
+    )
+
+
+def order_acknowledgements(*, order: Order) -> list[OrderAcknowledgement]:
+    """The nurses' answers to the order's warnings, oldest first."""
+    return list(
+        order.acknowledgements.select_related("acknowledged_by").order_by("acknowledged_at", "id")
     )
 
 

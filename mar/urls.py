@@ -44,6 +44,11 @@ urlpatterns = [
     path("orders/pending/", orders.orders_pending, name="orders_pending"),
     path("orders/<uuid:order_id>/", orders.order_detail, name="order_detail"),
     path("orders/<uuid:order_id>/verify/", orders.order_verify, name="order_verify"),
+    path(
+        "orders/<uuid:order_id>/allergy-review/",
+        orders.order_allergy_review,
+        name="order_allergy_review",
+    ),
     path("orders/<uuid:order_id>/hold/", orders.order_hold, name="order_hold"),
     path("orders/<uuid:order_id>/resume/", orders.order_resume, name="order_resume"),
     path(

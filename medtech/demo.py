@@ -180,6 +180,50 @@ class Drug:
     package: str = ""
 
 
+# Dose-range limits of the demo catalog, for adults in long-term care: the unit, the usual
+# and the absolute maximum of one dose, the usual and the absolute maximum in 24 hours.
+# Illustrative, from common references; a drug reference will replace them. A product
+# not listed falls back to the defaults of its dose unit (mar.services.order_checks).
+DOSE_LIMITS: dict[str, tuple[str, int | str, int | str, int | str, int | str]] = {
+    "lisinopril": ("mg", 40, 80, 40, 80),
+    "amlodipine": ("mg", 10, 20, 10, 20),
+    "metoprolol": ("mg", 100, 200, 200, 450),
+    "furosemide": ("mg", 80, 200, 160, 600),
+    "potassium": ("mEq", 20, 40, 60, 100),
+    "metformin": ("mg", 1000, 2000, 2000, 2550),
+    "insulin_lispro": ("units", 30, 100, 100, 300),
+    "insulin_glargine": ("units", 60, 120, 80, 200),
+    "warfarin": ("mg", 10, 20, 10, 20),
+    "apixaban": ("mg", 5, 10, 10, 20),
+    "levothyroxine": ("mcg", 200, 300, 200, 300),
+    "donepezil": ("mg", 10, 23, 10, 23),
+    "memantine": ("mg", 10, 20, 20, 28),
+    "sertraline": ("mg", 100, 200, 200, 200),
+    "mirtazapine": ("mg", 30, 45, 30, 45),
+    "atorvastatin": ("mg", 40, 80, 40, 80),
+    "omeprazole": ("mg", 40, 80, 40, 120),
+    "alendronate": ("mg", 70, 70, 70, 70),
+    "tamsulosin": ("mg", "0.4", "0.8", "0.8", "0.8"),
+    "acetaminophen": ("mg", 1000, 2000, 3000, 4000),
+    "lorazepam": ("mg", 1, 2, 2, 4),
+    "ondansetron": ("mg", 8, 16, 16, 24),
+    "melatonin": ("mg", 5, 10, 5, 10),
+    "loratadine": ("mg", 10, 20, 10, 20),
+    "magnesium_hydroxide": ("mL", 30, 60, 60, 120),
+    "guaifenesin": ("mL", 20, 40, 60, 120),
+}
+
+
+def _dose_limit_fields(key: str) -> dict:
+    if key not in DOSE_LIMITS:
+        return {}
+    unit, *values = DOSE_LIMITS[key]
+    names = ("usual_max_single_dose", "max_single_dose", "usual_max_daily_dose", "max_daily_dose")
+    return {"dose_limit_unit": unit} | {
+        name: Decimal(str(value)) for name, value in zip(names, values, strict=True)
+    }
+
+
 Form = Medication.Form
 # NDCs are illustrative: the 11-digit 5-4-2 shape the check constraint accepts, not looked
 # up in the FDA directory. Never use them to dispense.
@@ -828,10 +872,16 @@ def _ensure_catalog() -> dict[str, Medication]:
     )
     missing: dict[str, Medication] = {}
     catalog: dict[str, Medication] = {}
+    limited: list[Medication] = []
     for key, drug in CATALOG.items():
         product = (drug.generic_name, drug.brand_name, drug.strength, drug.form)
         if product in existing:
-            catalog[key] = existing[product]
+            catalog[key] = med = existing[product]
+            # A catalog seeded before products had limits gets them once.
+            if not med.dose_limit_unit and (limits := _dose_limit_fields(key)):
+                for name, value in limits.items():
+                    setattr(med, name, value)
+                limited.append(med)
             continue
         missing[key] = catalog[key] = Medication(
             generic_name=drug.generic_name,
@@ -845,8 +895,11 @@ def _ensure_catalog() -> dict[str, Medication]:
             dea_schedule=drug.dea_schedule,
             is_high_alert=drug.is_high_alert,
             is_time_critical=drug.is_time_critical,
+            **_dose_limit_fields(key),
         )
     Medication.objects.bulk_create(missing.values())
+    if limited:
+        Medication.objects.bulk_update(limited, list(_dose_limit_fields("warfarin")))
     return catalog
 
 

@@ -276,6 +276,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Any body the server cannot parse (even one nested 3,000 deep) is a 400.
+    "DEFAULT_PARSER_CLASSES": ["mar.api.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -297,6 +299,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AdministrationStatusEnum": "mar.models.Administration.Status",
         "OrderStatusEnum": "mar.models.Order.Status",
+        "AllergyReasonEnum": "mar.models.OrderAcknowledgement.Reason",
         "DoseStateEnum": "mar.api.serializers.DOSE_STATES",
         "ResidentStatusEnum": "residents.models.Resident.Status",
         "VitalEnum": "mar.models.Vital",

@@ -1,5 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
 
+from mar.services.orders import orders_flag_allergy
 from medtech.admin_scope import FacilityScopedAdmin
 from residents.models import (
     Allergy,
@@ -12,6 +15,7 @@ from residents.models import (
     Room,
     Unit,
 )
+from residents.selectors import allergy_conflict_warning
 
 
 class MedPassTimeInline(admin.TabularInline):
@@ -73,6 +77,19 @@ class ResidentAdmin(FacilityScopedAdmin, admin.ModelAdmin):
     list_select_related = ["room", "facility"]
     autocomplete_fields = ["room"]
     inlines = [AllergyInline, DiagnosisInline]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """An allergy added (or corrected) here is checked against the resident's orders
+        as on the stay page."""
+        with transaction.atomic():
+            super().save_formset(request, form, formset, change)
+            if formset.model is not Allergy:
+                return
+            changed = formset.new_objects + [obj for obj, _ in formset.changed_objects]
+            for allergy in changed:
+                orders_flag_allergy(allergy=allergy, by=request.user, now=timezone.now())
+        if changed and (warning := allergy_conflict_warning(resident=form.instance)):
+            messages.warning(request, warning)
 
 
 @admin.register(ResidentAbsence)

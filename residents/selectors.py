@@ -333,3 +333,21 @@ def facility_setup(*, facility: Facility) -> FacilitySetup:
         ),
         rooms=rooms_for_facility(facility=facility),
     )
+
+
+def allergy_conflict_warning(*, resident: Resident) -> str:
+    """What to tell whoever recorded an allergy when orders of the resident now wait for
+    a nurse's review because an allergy recorded after them matches ("" when none do)."""
+    orders = list(
+        Order.objects.filter(resident=resident, allergy_conflict_at__isnull=False)
+        .exclude(status=Order.Status.DISCONTINUED)
+        .select_related("medication")
+        .order_by("id")
+    )
+    if not orders:
+        return ""
+    names = "; ".join(str(order.medication) for order in orders)
+    return (
+        f"This allergy matches {len(orders)} of {resident.display_name}'s orders ({names}). "
+        "No dose of them is given until a nurse reviews each order; the nurses were notified."
+    )

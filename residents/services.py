@@ -238,7 +238,9 @@ def resident_allergy_add(
     now: dt.datetime,
     request: HttpRequest | None = None,
 ) -> Allergy:
-    """Record an allergy; a confirmed "no known allergies" is cleared with it."""
+    """Record an allergy; a confirmed "no known allergies" is cleared with it. The
+    resident's open orders that it matches are stopped for a nurse's review and the
+    nurses notified (``mar.services.orders.orders_flag_allergy``)."""
     _require_admin(by, resident.facility_id)
     resident = _locked_resident(resident)
     cleaned = _clean_allergies([allergy])
@@ -266,6 +268,7 @@ def resident_allergy_add(
         request=request,
         now=now,
     )
+    order_services.orders_flag_allergy(allergy=row, by=by, now=now)
     return row
 
 

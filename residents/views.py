@@ -306,6 +306,8 @@ def resident_allergy_add(request: HttpRequest, resident_id: uuid.UUID) -> HttpRe
             now=timezone.now(),
             request=request,
         )
+        if warning := selectors.allergy_conflict_warning(resident=resident):
+            messages.warning(request, warning)
         return f"Allergy to {data['allergen']} recorded."
 
     form = forms.AllergyForm(request.POST, prefix="allergy")

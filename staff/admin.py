@@ -1,8 +1,21 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
 
 from medtech.admin_scope import FacilityScopedAdmin
 from staff.models import Certification, FacilityMembership, User
+from staff.selectors import certification_date_warning
+
+
+def warn_about_certification_dates(request, certification: Certification) -> None:
+    """The same warning as the staff page's: a certification not current today is kept
+    but lets no one chart."""
+    if warning := certification_date_warning(
+        issued_on=certification.issued_on,
+        expires_on=certification.expires_on,
+        today=timezone.localdate(),
+    ):
+        messages.warning(request, f"{certification}: {warning}")
 
 
 class MembershipInline(admin.TabularInline):
@@ -45,6 +58,12 @@ class UserAdmin(FacilityScopedAdmin, DjangoUserAdmin):
     ]
     inlines = [MembershipInline, CertificationInline]
 
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is Certification:
+            for certification in formset.new_objects + [obj for obj, _ in formset.changed_objects]:
+                warn_about_certification_dates(request, certification)
+
 
 @admin.register(Certification)
 class CertificationAdmin(FacilityScopedAdmin, admin.ModelAdmin):
@@ -55,3 +74,7 @@ class CertificationAdmin(FacilityScopedAdmin, admin.ModelAdmin):
     date_hierarchy = "expires_on"
     autocomplete_fields = ["user"]
     ordering = ["expires_on", "id"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        warn_about_certification_dates(request, obj)

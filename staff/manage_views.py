@@ -25,7 +25,7 @@ from staff import manage_forms as forms
 from staff import manage_selectors as selectors
 from staff import manage_services as services
 from staff.models import Certification
-from staff.selectors import user_charting_refusal
+from staff.selectors import certification_date_warning, user_charting_refusal
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -149,6 +149,12 @@ def certification_add(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
             _add_error(form, error)
         else:
             messages.success(request, f"{certification.get_kind_display()} recorded.")
+            if warning := certification_date_warning(
+                issued_on=certification.issued_on,
+                expires_on=certification.expires_on,
+                today=_today(request),
+            ):
+                messages.warning(request, warning)
             return redirect(_person_url(person))
     context = _detail_context(request, person, certification_form=form)
     return render(request, "staff/manage_detail.html", context, status=400)

@@ -66,7 +66,8 @@ def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> st
 
     Only active med techs with a current medication-aide certification, or nurses with
     a current license, who belong to the facility, chart doses (DESIGN: certification is
-    the condition for doing the job).
+    the condition for doing the job). A certification is current only between its issue
+    and expiry dates, both included: one issued in the future does not count yet.
     """
     if refusal := user_signing_refusal(user=user):
         return refusal
@@ -76,7 +77,9 @@ def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> st
     }.get(user.role)
     # One query on the way to yes (every chart asks): the membership, and with it whether
     # a current certification is on file. No row: not a member.
-    current = Certification.objects.filter(user=user, kind=kind or "", expires_on__gte=today)
+    current = Certification.objects.filter(
+        user=user, kind=kind or "", issued_on__lte=today, expires_on__gte=today
+    )
     member = list(
         FacilityMembership.objects.filter(user=user, facility_id=facility_id)
         .annotate(has_current=Exists(current))
@@ -90,14 +93,47 @@ def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> st
         return "Only med techs and nurses chart doses."
     if member[0]:
         return None
-    latest = user.certifications.filter(kind=kind).order_by("-expires_on", "-id").first()
+    return _no_current_certification(user=user, kind=kind, today=today)
+
+
+def _no_current_certification(*, user: User, kind: str, today: dt.date) -> str:
     label = Certification.Kind(kind).label.lower()
-    if latest is None:
-        return f"You have no {label} on file, so you cannot chart. Ask your administrator."
-    return (
-        f"Your {label} expired on {latest.expires_on:%b %-d, %Y}, so you cannot chart "
-        "until it is renewed. You can still read the record."
+    # One query: a person has a handful of certificates of one kind.
+    certifications = list(user.certifications.filter(kind=kind).order_by("-expires_on", "-id"))
+    started = next((c for c in certifications if c.issued_on <= today), None)
+    upcoming = min(
+        (c for c in certifications if c.issued_on > today),
+        key=lambda c: (c.issued_on, c.pk),
+        default=None,
     )
+    if started is None and upcoming is None:
+        return f"You have no {label} on file, so you cannot chart. Ask your administrator."
+    if started is not None:
+        refusal = f"Your {label} expired on {started.expires_on:%b %-d, %Y}"
+    else:
+        refusal = f"You have no current {label}"
+    if upcoming is not None:
+        return (
+            f"{refusal}, and the one on file is valid only from {upcoming.issued_on:%b %-d, %Y}, "
+            "so you cannot chart until then. You can still read the record."
+        )
+    return f"{refusal}, so you cannot chart until it is renewed. You can still read the record."
+
+
+def certification_date_warning(*, issued_on: dt.date, expires_on: dt.date, today: dt.date) -> str:
+    """What to tell the person recording a certification whose dates do not make it
+    current today ("" when they do): it is kept, but it does not let anyone chart."""
+    if expires_on < today:
+        return (
+            f"This certification already expired on {expires_on:%b %-d, %Y}: it is kept as "
+            "history but does not count. Record the renewed one to let this person chart."
+        )
+    if issued_on > today:
+        return (
+            f"This certification is issued on {issued_on:%b %-d, %Y}, a date still to come: "
+            "it counts only from that day."
+        )
+    return ""
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,10 @@ def _domain_problem(error: Exception) -> tuple[int, dict] | None:
         return _charting_problem(error)
     if isinstance(error, orders.OrderError):
         code = {orders.OrderNotPermitted: 403, orders.OrderWrongState: 409}.get(type(error), 400)
-        return code, {"detail": str(error)}
+        body = {"detail": str(error)}
+        if error.field:
+            body["field"] = error.field
+        return code, body
     if isinstance(error, reviews.ReviewError):
         code = {reviews.ReviewNotPermitted: 403, reviews.AlreadyReviewed: 409}.get(type(error), 400)
         body = {"detail": str(error)}

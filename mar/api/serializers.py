@@ -18,7 +18,15 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from mar.models import Administration, EffectivenessCheck, ExceptionReview, Order, Route, Vital
+from mar.models import (
+    Administration,
+    EffectivenessCheck,
+    ExceptionReview,
+    Order,
+    OrderAcknowledgement,
+    Route,
+    Vital,
+)
 from mar.selectors import DoseState
 from mar.services.administrations import AMENDABLE_FIELDS, COMPARATORS, VITAL_RANGES
 from residents.models import Resident
@@ -252,7 +260,7 @@ class OrderIn(serializers.Serializer):
         min_value=1, max_value=720, required=False, allow_null=True, default=None
     )
     prn_min_interval_minutes = Whole(
-        min_value=0, max_value=10080, required=False, allow_null=True, default=None
+        min_value=1, max_value=10080, required=False, allow_null=True, default=None
     )
     prn_max_per_24h = Whole(
         min_value=1, max_value=48, required=False, allow_null=True, default=None
@@ -271,7 +279,27 @@ class OrderIn(serializers.Serializer):
     ends_at = UtcDateTimeField(required=False, allow_null=True, default=None)
     prescriber = Text(max_length=120)
     rx_number = _text(40)
-    allergy_override_reason = _text(2000)
+    allergy_override_code = Choice(
+        choices=OrderAcknowledgement.Reason.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="When the medication matches an allergy: why it is given anyway (or "
+        "`other` with a sentence in `allergy_override_reason`).",
+    )
+    allergy_override_reason = _text(
+        2000,
+        help_text="The override in the nurse's words: a sentence of three words or more, "
+        "needed unless a coded reason other than `other` is given.",
+    )
+    dose_warnings_acknowledged = Flag(
+        required=False,
+        default=False,
+        help_text="The nurse acknowledges a dose above the medication's usual range.",
+    )
+    start_in_past_reason = _text(
+        2000, help_text="Why the order starts more than a week ago (then required)."
+    )
 
     def validate(self, data):
         frequency = data["frequency"]
@@ -313,6 +341,32 @@ class OrderIn(serializers.Serializer):
 
 class ReasonIn(serializers.Serializer):
     reason = Text(max_length=2000)
+
+
+class VerifyIn(serializers.Serializer):
+    """The verifying nurse's answers to the order's warnings."""
+
+    allergy_acknowledged = Flag(
+        required=False,
+        default=False,
+        help_text="Required when the order matches an allergy: you reviewed the allergy and "
+        "the override reason.",
+    )
+    dose_warnings_acknowledged = Flag(
+        required=False,
+        default=False,
+        help_text="Required when the dose is above the medication's usual range.",
+    )
+
+
+class AllergyReviewIn(serializers.Serializer):
+    """A nurse keeps an order that an allergy recorded after it matches."""
+
+    allergy_acknowledged = Flag(help_text="You reviewed the allergy (must be true).")
+    reason_code = Choice(
+        choices=OrderAcknowledgement.Reason.choices, required=False, allow_blank=True, default=""
+    )
+    reason = _text(2000, help_text="A sentence, needed unless a coded reason other than `other`.")
 
 
 class VitalsIn(serializers.Serializer):
@@ -602,6 +656,12 @@ class OrderOut(serializers.Serializer):
     verified_by = StaffOut(allow_null=True)
     verified_at = UtcDateTimeField(allow_null=True)
     replaces = serializers.UUIDField(source="replaces.public_id", allow_null=True)
+    allergy_override_reason = serializers.CharField()
+    allergy_conflict_at = UtcDateTimeField(
+        allow_null=True,
+        help_text="Set while an allergy recorded after the order waits for a nurse's review: "
+        "no dose is given until then.",
+    )
 
 
 class AdministrationSummaryOut(serializers.Serializer):

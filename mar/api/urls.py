@@ -18,6 +18,11 @@ v1 = [
     path("orders/", views.OrderListView.as_view(), name="orders"),
     path("orders/<uuid:id>/", views.OrderDetailView.as_view(), name="order"),
     path("orders/<uuid:id>/verify/", views.OrderVerifyView.as_view(), name="order_verify"),
+    path(
+        "orders/<uuid:id>/allergy-review/",
+        views.OrderAllergyReviewView.as_view(),
+        name="order_allergy_review",
+    ),
     path("orders/<uuid:id>/hold/", views.OrderHoldView.as_view(), name="order_hold"),
     path("orders/<uuid:id>/resume/", views.OrderResumeView.as_view(), name="order_resume"),
     path(

@@ -23,7 +23,6 @@ from rest_framework import exceptions, status
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -34,6 +33,7 @@ from mar.api import selectors
 from mar.api import serializers as s
 from mar.api.exceptions import IdempotencyKeyMissing, ReferenceNotFound
 from mar.api.pagination import Pagination
+from mar.api.parsers import SafeJSONParser
 from mar.models import Amendment, Medication
 from mar.printing_selectors import Month, can_print_records
 from mar.services import administrations as charting
@@ -68,7 +68,7 @@ def _parse(serializer_class, data, **kwargs) -> dict[str, Any]:
 # JSON in, JSON out; never cached (the answers hold health information). (A comment, not
 # a docstring: drf-spectacular would print a docstring on every operation.)
 class ApiView(GenericAPIView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = Pagination
     metadata_class = None  # OPTIONS: 405; the schema at /api/schema/ describes everything
@@ -304,10 +304,22 @@ class OrderDetailView(ApiView):
 def _order_action(request: Request, id: uuid.UUID, action: str) -> Response:
     """verify, hold, resume, discontinue: a nurse, on an order of their community."""
     order = selectors.order_for_user(user=request.user, public_id=id)
-    require_role(request.user, Area.ORDER_ENTER, f"Only a nurse can {action} an order.")
+    what = "review the allergy of" if action == "allergy_review" else action
+    require_role(request.user, Area.ORDER_ENTER, f"Only a nurse can {what} an order.")
     now = timezone.now()
     if action == "verify":
-        order_services.order_verify(order=order, verified_by=request.user, now=now)
+        answers = _parse(s.VerifyIn, request.data)
+        order_services.order_verify(order=order, verified_by=request.user, now=now, **answers)
+    elif action == "allergy_review":
+        data = _parse(s.AllergyReviewIn, request.data)
+        order_services.order_allergy_review(
+            order=order,
+            by=request.user,
+            now=now,
+            acknowledged=data["allergy_acknowledged"],
+            reason_code=data["reason_code"],
+            reason=data["reason"],
+        )
     elif action == "resume":
         order_services.order_resume(order=order, by=request.user, now=now)
     else:
@@ -320,10 +332,10 @@ def _order_action(request: Request, id: uuid.UUID, action: str) -> Response:
     return Response(s.OrderOut(selectors.order_for_user(user=request.user, public_id=id)).data)
 
 
-def _order_action_schema(action: str, *, reason: bool, description: str):
+def _order_action_schema(action: str, *, reason: bool, description: str, request=None):
     return extend_schema(
         operation_id=f"orders_{action}",
-        request=s.ReasonIn if reason else None,
+        request=request or (s.ReasonIn if reason else None),
         responses={200: s.OrderOut, **errors(400, 401, 403, 404, 409)},
         description=description,
     )
@@ -333,10 +345,26 @@ class OrderVerifyView(ApiView):
     @_order_action_schema(
         "verify",
         reason=False,
-        description="The second check, by another nurse than the one who entered the order.",
+        request=s.VerifyIn,
+        description="The second check, by another nurse than the one who entered the order. "
+        "An allergy match needs `allergy_acknowledged`, a dose above the usual range "
+        "`dose_warnings_acknowledged`.",
     )
     def post(self, request: Request, id: uuid.UUID) -> Response:
         return _order_action(request, id, "verify")
+
+
+class OrderAllergyReviewView(ApiView):
+    @_order_action_schema(
+        "allergy_review",
+        reason=False,
+        request=s.AllergyReviewIn,
+        description="Keep an order that an allergy recorded after it matches (its doses "
+        "are stopped until then), with a coded reason or a sentence. To stop it instead, "
+        "discontinue it.",
+    )
+    def post(self, request: Request, id: uuid.UUID) -> Response:
+        return _order_action(request, id, "allergy_review")
 
 
 class OrderHoldView(ApiView):

@@ -42,6 +42,7 @@ from mar.ndc import ndc_matches
 from mar.prn import PrnLimits, prn_stop
 from mar.selectors import UNDO_WINDOW, given_times_around
 from mar.services.chain import chain_seal
+from mar.services.orders import order_allergy_refusal
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
 from residents.models import Resident
@@ -458,6 +459,8 @@ def _record(
     if given:
         _check_scan(required=facility.requires_scan, code=scanned_code, skipped=scan_skipped)
         _check_vitals_needed(order=order, vitals=vitals)
+        if allergy_refusal := order_allergy_refusal(order=order):
+            raise OrderNotChartable(allergy_refusal)
     if dose is None and given:
         _check_prn_limits(order=order, administered_at=administered_at)
     stops = _overridable_stops(

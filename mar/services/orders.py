@@ -11,18 +11,33 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 
 from mar import schedule
-from mar.models import Medication, Order
+from mar.models import Medication, Notification, Order, OrderAcknowledgement
 from mar.services.doses import FacilitySchedule, doses_sync_for_order
+from mar.services.notifications import notifications_create
+from mar.services.order_checks import (
+    OrderChecks,
+    allergy_matches,
+    allergy_override_answer,
+    order_checks,
+    real_reason,
+)
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
-from residents.models import Resident
+from residents.models import Allergy, Resident
 from staff.models import User
+from staff.selectors import nurses_by_facility
 
 
 class OrderError(Exception):
-    """An order change that cannot be made; the message says why and what to do."""
+    """An order change that cannot be made; the message says why and what to do.
+    ``field`` names the input at fault, when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class OrderNotPermitted(OrderError):
@@ -39,6 +54,17 @@ class OrderWrongState(OrderError):
 
 class AllergyConflict(OrderInvalid):
     """The medication matches one of the resident's allergies and no override was given."""
+
+
+class NeedsAcknowledgement(OrderInvalid):
+    """A warning about the order that the nurse has not answered yet."""
+
+
+OPEN_STATUSES = (
+    Order.Status.PENDING_VERIFICATION,
+    Order.Status.ACTIVE,
+    Order.Status.ON_HOLD,
+)
 
 
 ORDER_FIELDS = (
@@ -107,6 +133,109 @@ def _validate_schedule(order: Order) -> None:
         order.prn_min_interval_minutes is not None and order.prn_max_per_24h
     ):
         raise OrderInvalid("A PRN order needs a minimum interval and a maximum per 24 hours.")
+    if order.frequency == Order.Frequency.PRN and order.prn_min_interval_minutes < 1:
+        raise OrderInvalid(
+            "A PRN order needs at least 1 minute between doses.", field="prn_min_interval_minutes"
+        )
+
+
+def _pass_times(order: Order) -> dict:
+    facility = order.resident.facility
+    return FacilitySchedule.load([facility])[facility.pk].pass_times
+
+
+def _acknowledge(
+    *,
+    order: Order,
+    kind: str,
+    stage: str,
+    warning: str,
+    answer: str,
+    by: User,
+    now: dt.datetime,
+    reason_code: str = "",
+) -> OrderAcknowledgement:
+    acknowledgement = OrderAcknowledgement.objects.create(
+        order=order,
+        kind=kind,
+        stage=stage,
+        warning=warning,
+        reason_code=reason_code,
+        answer=answer,
+        acknowledged_by=by,
+        acknowledged_at=now,
+    )
+    audit_write(
+        actor=by,
+        action="order.acknowledge",
+        target=order,
+        resident=order.resident,
+        after={"kind": kind, "stage": stage, "warning": warning, "answer": answer},
+        reason=answer,
+        now=now,
+    )
+    return acknowledgement
+
+
+def _refuse_stops(checks: OrderChecks) -> None:
+    if checks.stops:
+        raise OrderInvalid(" ".join(checks.stops), field="dose_amount")
+
+
+def _require_dose_acknowledgement(checks: OrderChecks, *, acknowledged: bool) -> None:
+    if checks.dose_warnings and not acknowledged:
+        raise NeedsAcknowledgement(
+            " ".join(checks.dose_warnings)
+            + " Confirm the dose with the prescriber, then acknowledge the warning.",
+            field="dose_warnings_acknowledged",
+        )
+
+
+def _entry_answers(
+    *,
+    order: Order,
+    checks: OrderChecks,
+    allergy_override_code: str,
+    dose_warnings_acknowledged: bool,
+    start_in_past_reason: str,
+) -> dict[str, tuple[str, str]]:
+    """The entering nurse's answers to the checks' warnings, by kind: (warning, answer).
+    Refuses (writing nothing) when one is missing or is not a real reason."""
+    _refuse_stops(checks)
+    answers: dict[str, tuple[str, str]] = {}
+    if checks.allergies:
+        override = allergy_override_answer(
+            reason_code=allergy_override_code, reason=order.allergy_override_reason
+        )
+        if override is None:
+            names = ", ".join(allergy.allergen for allergy in checks.allergies)
+            raise AllergyConflict(
+                f"{order.medication} matches {order.resident.display_name}'s allergy to "
+                f"{names}. Check with the prescriber; to enter it anyway, override with a "
+                "reason: choose one from the list, or write a sentence (three words or more).",
+                field="allergy_override_reason",
+            )
+        order.allergy_override_reason = override
+        answers[OrderAcknowledgement.Kind.ALLERGY] = (checks.allergy_warning, override)
+    else:
+        order.allergy_override_reason = ""
+    _require_dose_acknowledgement(checks, acknowledged=dose_warnings_acknowledged)
+    if checks.dose_warnings:
+        answers[OrderAcknowledgement.Kind.DOSE_RANGE] = (
+            " ".join(checks.dose_warnings),
+            "Acknowledged the dose warning at entry.",
+        )
+    if checks.past_start:
+        if not real_reason(start_in_past_reason):
+            raise NeedsAcknowledgement(
+                checks.past_start + " Write a sentence (three words or more).",
+                field="start_in_past_reason",
+            )
+        answers[OrderAcknowledgement.Kind.PAST_START] = (
+            checks.past_start,
+            start_in_past_reason.strip(),
+        )
+    return answers
 
 
 @transaction.atomic
@@ -117,10 +246,20 @@ def order_create(
     entered_by: User,
     now: dt.datetime,
     replaces: Order | None = None,
+    allergy_override_code: str = "",
+    dose_warnings_acknowledged: bool = False,
+    start_in_past_reason: str = "",
     **fields: Any,
 ) -> Order:
     """Enter an order. It waits for a second nurse's check unless the facility turned
-    that off, in which case it is active (and scheduled) at once."""
+    that off, in which case it is active (and scheduled) at once.
+
+    The order's checks (``mar.services.order_checks``) refuse a dose past the
+    medication's maximum or in a unit its stock cannot be counted in; an allergy needs
+    an override with a real reason (``allergy_override_code`` and/or the sentence in
+    ``allergy_override_reason``), a dose past the usual range the nurse's
+    acknowledgement, a start more than a week back a reason. Each answer is kept (who,
+    when, what) as an ``OrderAcknowledgement``."""
     _require_nurse(entered_by, "enter")
     unknown = set(fields) - set(ORDER_FIELDS)
     if unknown:
@@ -142,7 +281,14 @@ def order_create(
         **fields,
     )
     _validate_schedule(order)
-    _check_allergies(order)
+    checks = order_checks(order=order, now=now, pass_times=_pass_times(order))
+    answers = _entry_answers(
+        order=order,
+        checks=checks,
+        allergy_override_code=allergy_override_code,
+        dose_warnings_acknowledged=dose_warnings_acknowledged,
+        start_in_past_reason=start_in_past_reason,
+    )
     order.save()
     audit_write(
         actor=entered_by,
@@ -153,27 +299,36 @@ def order_create(
         reason=order.allergy_override_reason,
         now=now,
     )
+    for kind, (warning, answer) in answers.items():
+        _acknowledge(
+            order=order,
+            kind=kind,
+            stage=OrderAcknowledgement.Stage.ENTRY,
+            warning=warning,
+            answer=answer,
+            reason_code=allergy_override_code if kind == OrderAcknowledgement.Kind.ALLERGY else "",
+            by=entered_by,
+            now=now,
+        )
     doses_sync_for_order(order=order, now=now)
     return order
 
 
-def _check_allergies(order: Order) -> None:
-    """An allergy match needs an explicit override with a reason, at entry and before the
-    order goes active (an allergy recorded after entry stops the verification too)."""
-    from mar.selectors_nurse import allergy_matches
-
-    matches = allergy_matches(resident=order.resident, medication=order.medication)
-    if matches and not (order.allergy_override_reason or "").strip():
-        names = ", ".join(allergy.allergen for allergy in matches)
-        raise AllergyConflict(
-            f"{order.medication} matches {order.resident.display_name}'s allergy to {names}. "
-            "Check with the prescriber; to enter it anyway, override with a reason."
-        )
-
-
 @transaction.atomic
-def order_verify(*, order: Order, verified_by: User, now: dt.datetime) -> Order:
-    """The second check: another nurse confirms the order against the prescription."""
+def order_verify(
+    *,
+    order: Order,
+    verified_by: User,
+    now: dt.datetime,
+    allergy_acknowledged: bool = False,
+    dose_warnings_acknowledged: bool = False,
+) -> Order:
+    """The second check: another nurse confirms the order against the prescription.
+
+    The order's checks run again (an allergy or stock recorded since entry counts): an
+    allergy match needs the entering nurse's override and this nurse's explicit
+    acknowledgement, a dose past the usual range this nurse's acknowledgement too. Both
+    are kept as ``OrderAcknowledgement`` rows."""
     _require_nurse(verified_by, "verify")
     order = _locked(order)
     if order.status != Order.Status.PENDING_VERIFICATION:
@@ -182,7 +337,24 @@ def order_verify(*, order: Order, verified_by: User, now: dt.datetime) -> Order:
         raise OrderNotPermitted(
             "You entered this order, so a second nurse must verify it against the prescription."
         )
-    _check_allergies(order)
+    checks = order_checks(order=order, now=now, pass_times=_pass_times(order), check_start=False)
+    _refuse_stops(checks)
+    if checks.allergies:
+        if order.allergy_conflict_at is not None or not order.allergy_override_reason:
+            raise AllergyConflict(
+                f"{order.medication} matches {order.resident.display_name}'s allergy to "
+                f"{', '.join(a.allergen for a in checks.allergies)} and no override is on "
+                "file: review the allergy first (keep the order with a reason), or "
+                "discontinue it.",
+                field="allergy_acknowledged",
+            )
+        if not allergy_acknowledged:
+            raise NeedsAcknowledgement(
+                f"{checks.allergy_warning} Confirm you reviewed the allergy and the override "
+                f"reason ({order.allergy_override_reason}).",
+                field="allergy_acknowledged",
+            )
+    _require_dose_acknowledgement(checks, acknowledged=dose_warnings_acknowledged)
     before = snapshot(order, fields=["status", "verified_by", "verified_at"])
     order.verified_by = verified_by
     order.verified_at = now
@@ -207,8 +379,160 @@ def order_verify(*, order: Order, verified_by: User, now: dt.datetime) -> Order:
         after=snapshot(order, fields=["status", "verified_by", "verified_at"]),
         now=now,
     )
+    verification = OrderAcknowledgement.Stage.VERIFICATION
+    if checks.allergies:
+        _acknowledge(
+            order=order,
+            kind=OrderAcknowledgement.Kind.ALLERGY,
+            stage=verification,
+            warning=checks.allergy_warning,
+            answer=f"Reviewed the allergy and the override reason: {order.allergy_override_reason}",
+            by=verified_by,
+            now=now,
+        )
+    if checks.dose_warnings:
+        _acknowledge(
+            order=order,
+            kind=OrderAcknowledgement.Kind.DOSE_RANGE,
+            stage=verification,
+            warning=" ".join(checks.dose_warnings),
+            answer="Acknowledged the dose warning at verification.",
+            by=verified_by,
+            now=now,
+        )
     doses_sync_for_order(order=order, now=now)
     return order
+
+
+# --- An allergy recorded after the order ----------------------------------------------------
+
+
+def orders_flag_allergy(*, allergy: Allergy, by: User, now: dt.datetime) -> list[Order]:
+    """Check a newly recorded (or corrected) allergy against the resident's open orders.
+
+    A matching order is flagged (``allergy_conflict_at``): no dose of it is given until a
+    nurse reviews it (``order_allergy_review``) or discontinues it, and every nurse of
+    the community is notified. Returns the orders flagged, for the person who recorded
+    the allergy to be told. Runs inside the caller's transaction."""
+    orders = list(
+        Order.objects.filter(resident_id=allergy.resident_id, status__in=OPEN_STATUSES)
+        .select_related("medication", "resident__facility")
+        .order_by("id")
+    )
+    flagged = [
+        order
+        for order in orders
+        if allergy_matches(allergens=[allergy], medication=order.medication)
+    ]
+    if not flagged:
+        return []
+    Order.objects.filter(pk__in=[o.pk for o in flagged], allergy_conflict_at__isnull=True).update(
+        allergy_conflict_at=now
+    )
+    resident = flagged[0].resident
+    nurses = nurses_by_facility(facility_ids={resident.facility_id}).get(resident.facility_id, [])
+    notifications = []
+    for order in flagged:
+        order.allergy_conflict_at = order.allergy_conflict_at or now
+        audit_write(
+            actor=by,
+            action="order.allergy_conflict",
+            target=order,
+            resident=resident,
+            after={"allergy": allergy.allergen, "allergy_conflict_at": order.allergy_conflict_at},
+            now=now,
+        )
+        notifications += [
+            Notification(
+                recipient_id=nurse_id,
+                facility_id=resident.facility_id,
+                kind=Notification.Kind.ALLERGY_CONFLICT,
+                subject_key=f"order-allergy:{order.pk}:{allergy.pk}",
+                title=f"New allergy to {allergy.allergen} matches {resident.display_name}'s "
+                f"{order.medication}",
+                body="No dose of this order is given until a nurse reviews it.",
+                link=reverse("mar:order_detail", args=[order.public_id]),
+                created_at=now,
+            )
+            for nurse_id in nurses
+        ]
+    notifications_create(notifications=notifications)
+    return flagged
+
+
+@transaction.atomic
+def order_allergy_review(
+    *,
+    order: Order,
+    by: User,
+    now: dt.datetime,
+    acknowledged: bool,
+    reason_code: str = "",
+    reason: str = "",
+) -> Order:
+    """A nurse's review of an order that an allergy recorded after it matches: they
+    acknowledge the allergy and keep the order with a real reason (a coded choice or a
+    sentence); doses can be given again. To stop it instead, discontinue the order."""
+    _require_nurse(by, "review the allergy of")
+    order = _locked(order)
+    if order.allergy_conflict_at is None:
+        raise OrderWrongState("No allergy recorded after this order waits for a review.")
+    if order.status == Order.Status.DISCONTINUED:
+        raise OrderWrongState("This order is discontinued.")
+    if not acknowledged:
+        raise NeedsAcknowledgement(
+            "Tick that you reviewed the allergy before keeping the order.",
+            field="allergy_acknowledged",
+        )
+    answer = allergy_override_answer(reason_code=reason_code, reason=reason)
+    if answer is None:
+        raise AllergyConflict(
+            "Say why the order is kept despite the allergy: choose a reason from the list, or "
+            "write a sentence (three words or more).",
+            field="reason",
+        )
+    matches = allergy_matches(
+        allergens=list(order.resident.allergies.order_by("allergen", "id")),
+        medication=order.medication,
+    )
+    warning = ", ".join(a.allergen for a in matches) or "an allergy since corrected"
+    before = snapshot(order, fields=["allergy_conflict_at", "allergy_override_reason"])
+    order.allergy_conflict_at = None
+    order.allergy_override_reason = answer
+    order.save(update_fields=["allergy_conflict_at", "allergy_override_reason"])
+    audit_write(
+        actor=by,
+        action="order.allergy_review",
+        target=order,
+        resident=order.resident,
+        before=before,
+        after=snapshot(order, fields=["allergy_conflict_at", "allergy_override_reason"]),
+        reason=answer,
+        now=now,
+    )
+    _acknowledge(
+        order=order,
+        kind=OrderAcknowledgement.Kind.ALLERGY,
+        stage=OrderAcknowledgement.Stage.ALLERGY_RECORDED,
+        warning=f"Allergy recorded after the order: {warning}.",
+        answer=answer,
+        reason_code=reason_code,
+        by=by,
+        now=now,
+    )
+    return order
+
+
+def order_allergy_refusal(*, order: Order) -> str | None:
+    """Why a dose of this order may not be given now because of an allergy recorded
+    after it, or None. Charting asks before every dose given (no query: the order is
+    loaded)."""
+    if order.allergy_conflict_at is None:
+        return None
+    return (
+        "An allergy recorded after this order was entered matches it: do not give it. "
+        "A nurse must review the order first (keep it with a reason, or discontinue it)."
+    )
 
 
 STATUS_ACTIONS = {
@@ -321,9 +645,19 @@ def orders_end_for_stay(
 
 
 @transaction.atomic
-def order_change(*, order: Order, by: User, reason: str, now: dt.datetime, **changes: Any) -> Order:
+def order_change(
+    *,
+    order: Order,
+    by: User,
+    reason: str,
+    now: dt.datetime,
+    allergy_override_code: str = "",
+    dose_warnings_acknowledged: bool = False,
+    **changes: Any,
+) -> Order:
     """A change is never an edit: the old order is discontinued and a new one, linked
-    to it, is entered with the changes (and goes through verification again)."""
+    to it, is entered with the changes (and goes through verification again, and
+    through the checks of a new order)."""
     old = order_discontinue(order=order, by=by, reason=reason, now=now)
     medication = changes.pop("medication", old.medication)
     fields = {name: getattr(old, name) for name in ORDER_FIELDS} | changes
@@ -334,6 +668,8 @@ def order_change(*, order: Order, by: User, reason: str, now: dt.datetime, **cha
         entered_by=by,
         now=now,
         replaces=old,
+        allergy_override_code=allergy_override_code,
+        dose_warnings_acknowledged=dose_warnings_acknowledged,
         **fields,
     )
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mar import forms, selectors_nurse
 from mar.models import Medication, Order
+from mar.services import order_checks
 from mar.services import orders as order_services
 from medtech import permissions
 from residents.models import Resident
@@ -60,32 +61,32 @@ def _initial_from(order: Order) -> dict:
     } | hold
 
 
-def _unsaved_order(form: forms.OrderForm, resident: Resident) -> tuple[Order | None, list]:
-    """The order the form describes, unsaved, and the allergies it matches."""
+def _unsaved_order(form: forms.OrderForm, resident: Resident) -> Order | None:
+    """The order the form describes, unsaved."""
     if not form.is_valid():
-        return None, []
+        return None
     fields = form.order_values(zone=resident.facility.zone)
     medication = form.cleaned_data.get("medication") or Medication(**form.new_medication())
-    order = Order(resident=resident, medication=medication, **fields)
-    return order, selectors_nurse.allergy_matches(resident=resident, medication=medication)
+    return Order(resident=resident, medication=medication, **fields)
 
 
 def _order_page(request, resident, form, *, replaces=None, status=200, error="") -> HttpResponse:
     now = timezone.now()
-    order, matches = _unsaved_order(form, resident) if form.is_bound else (None, [])
-    preview = None
+    order = _unsaved_order(form, resident) if form.is_bound else None
+    preview = checks = None
     if order is not None:
+        pass_times = selectors_nurse.facility_pass_times(facility=resident.facility)
         preview = selectors_nurse.order_schedule_preview(
-            order=order,
-            facility=resident.facility,
-            pass_times=selectors_nurse.facility_pass_times(facility=resident.facility),
-            now=now,
+            order=order, facility=resident.facility, pass_times=pass_times, now=now
         )
+        # The same checks as the service's, shown while the form is filled in.
+        checks = order_checks.order_checks(order=order, now=now, pass_times=pass_times)
     context = {
         "resident": resident,
         "form": form,
         "preview": preview,
-        "allergy_matches": matches,
+        "checks": checks,
+        "allergy_matches": checks.allergies if checks else [],
         "allergies": list(resident.allergies.order_by("allergen", "id")),
         "replaces": replaces,
         "error": error,
@@ -141,13 +142,16 @@ def order_new(request: HttpRequest, resident_id) -> HttpResponse:
                     user=request.user, now=now, **form.new_medication()
                 )
             fields = form.order_values(zone=resident.facility.zone)
+            answers = form.answers()
             if replaces is not None:
+                answers.pop("start_in_past_reason")  # a change starts now at the earliest
                 order = order_services.order_change(
                     order=replaces,
                     by=request.user,
                     reason=change_reason,
                     now=now,
                     medication=medication,
+                    **answers,
                     **fields,
                 )
             else:
@@ -156,6 +160,7 @@ def order_new(request: HttpRequest, resident_id) -> HttpResponse:
                     medication=medication,
                     entered_by=request.user,
                     now=now,
+                    **answers,
                     **fields,
                 )
     except order_services.OrderNotPermitted as error:
@@ -179,21 +184,35 @@ def orders_pending(request: HttpRequest) -> HttpResponse:
     return render(request, "nurse/orders_pending.html", {"orders": pending})
 
 
-def _detail(request: HttpRequest, order: Order, *, status: int = 200, error: str = ""):
-    matches = selectors_nurse.allergy_matches(resident=order.resident, medication=order.medication)
+def _detail(
+    request: HttpRequest,
+    order: Order,
+    *,
+    status: int = 200,
+    error: str = "",
+    verify_form: forms.VerifyForm | None = None,
+    review_form: forms.AllergyReviewForm | None = None,
+):
+    now = timezone.now()
     pass_times = selectors_nurse.facility_pass_times(facility=order.resident.facility)
     preview = selectors_nurse.order_schedule_preview(
-        order=order, facility=order.resident.facility, pass_times=pass_times, now=timezone.now()
+        order=order, facility=order.resident.facility, pass_times=pass_times, now=now
+    )
+    checks = order_checks.order_checks(
+        order=order, now=now, pass_times=pass_times, check_start=False
     )
     context = {
         "order": order,
         "resident": order.resident,
-        "allergy_matches": matches,
+        "allergy_matches": checks.allergies,
+        "checks": checks,
+        "acknowledgements": selectors_nurse.order_acknowledgements(order=order),
         "preview": preview,
         "error": error,
         "can_write": permissions.can(request.user, WRITE),
         "entered_by_me": order.entered_by_id == request.user.pk,
-        "verify_form": forms.VerifyForm(),
+        "verify_form": verify_form or forms.VerifyForm(),
+        "review_form": review_form or forms.AllergyReviewForm(),
         "replaced_by": list(order.replaced_by.select_related("medication").order_by("id")),
     }
     return render(request, "nurse/order_detail.html", context, status=status)
@@ -223,22 +242,51 @@ def order_verify(request: HttpRequest, order_id) -> HttpResponse:
     form = forms.VerifyForm(request.POST)
     if not form.is_valid():
         return _detail(
-            request, order, status=400, error="Check the order against the prescription first."
-        )
-    matches = selectors_nurse.allergy_matches(resident=order.resident, medication=order.medication)
-    if matches and not form.cleaned_data["allergy_reviewed"]:
-        return _detail(
             request,
             order,
             status=400,
-            error="This order matches an allergy: confirm you reviewed the warning and the "
-            "override reason.",
+            error="Check the order against the prescription first.",
+            verify_form=form,
         )
     try:
-        order_services.order_verify(order=order, verified_by=request.user, now=timezone.now())
+        order_services.order_verify(
+            order=order,
+            verified_by=request.user,
+            now=timezone.now(),
+            allergy_acknowledged=form.cleaned_data["allergy_reviewed"],
+            dose_warnings_acknowledged=form.cleaned_data["dose_warnings_reviewed"],
+        )
     except order_services.OrderError as error:
-        return _detail(request, order, status=_status_for(error), error=str(error))
+        return _detail(
+            request, order, status=_status_for(error), error=str(error), verify_form=form
+        )
     messages.success(request, f"Verified: {order}. It is now on the schedule.")
+    return redirect("mar:order_detail", order_id=order.public_id)
+
+
+@login_required
+@require_POST
+def order_allergy_review(request: HttpRequest, order_id) -> HttpResponse:
+    """Keep an order that an allergy recorded after it matches, with a reason."""
+    permissions.require(request.user, WRITE, message="Only a nurse reviews an order's allergy.")
+    order = selectors_nurse.order_for_nurse(user=request.user, public_id=order_id)
+    form = forms.AllergyReviewForm(request.POST)
+    form.is_valid()  # every field is optional here: the service says what is missing
+    data = form.cleaned_data
+    try:
+        order_services.order_allergy_review(
+            order=order,
+            by=request.user,
+            now=timezone.now(),
+            acknowledged=bool(data.get("allergy_acknowledged")),
+            reason_code=data.get("reason_code", ""),
+            reason=data.get("reason", ""),
+        )
+    except order_services.OrderError as error:
+        return _detail(
+            request, order, status=_status_for(error), error=str(error), review_form=form
+        )
+    messages.success(request, f"Allergy reviewed: {order} is given again as ordered.")
     return redirect("mar:order_detail", order_id=order.public_id)
 
 

@@ -1,7 +1,9 @@
 """Signing in for a token, and the JSON answers to everything that is not allowed."""
 
+import pytest
 from rest_framework.authtoken.models import Token
 
+from mar.models import Order
 from tests.factories import DEMO_PASSWORD
 
 TOKEN_URL = "/api/v1/auth/token/"
@@ -89,6 +91,48 @@ def test_malformed_json_answers_400(api_as, community):
 
     assert response.status_code == 400
     assert "JSON parse error" in response.json()["detail"]
+
+
+DEEP = "[" * 3000 + "]" * 3000
+DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
+
+
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT])
+def test_json_nested_3000_deep_answers_400_when_signed_in(api_as, community, order, body):
+    client = api_as(community.nurse)
+
+    orders = client.post("/api/v1/orders/", body, content_type="application/json")
+    hold = client.post(
+        f"/api/v1/orders/{order.public_id}/hold/", body, content_type="application/json"
+    )
+    charting = api_as(community.tech).post(
+        "/api/v1/administrations/",
+        body,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="deep-1",
+    )
+
+    assert [orders.status_code, hold.status_code, charting.status_code] == [400, 400, 400]
+    assert "nested too deeply" in orders.json()["detail"]
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("body", [DEEP, DEEP_OBJECT])
+def test_json_nested_3000_deep_answers_400_at_the_token_endpoint(client, community, body):
+    response = client.post(TOKEN_URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_fhir_parses_no_body_so_a_deep_one_is_refused_without_a_500(api_as, community):
+    response = api_as(community.nurse).post(
+        f"/fhir/r4/Patient/{community.resident.public_id}",
+        DEEP,
+        content_type="application/fhir+json",
+    )
+
+    assert 400 <= response.status_code < 500
 
 
 def test_the_schema_and_its_docs_are_served(client):

@@ -67,6 +67,15 @@ def ward(db) -> Ward:
     return ward
 
 
+def fill_new_order(page: Page, *, medication: str, dose: str, times: str) -> None:
+    """Fill the new order form's medication, dose (in tablets) and times, as a nurse would."""
+    page.get_by_label("Medication from the catalog").select_option(label=medication)
+    page.get_by_label("Dose", exact=True).fill(dose)
+    page.get_by_label("Unit (tablet, mL, units...)").fill("tablet")
+    page.get_by_label("Times (08:00, 20:00 or pass names AM, HS)").fill(times)
+    page.get_by_label("Times (08:00, 20:00 or pass names AM, HS)").press("Tab")
+
+
 def test_a_nurse_enters_an_order_and_a_second_nurse_verifies_it(
     browser, desktop, live_server, ward
 ):
@@ -81,13 +90,7 @@ def test_a_nurse_enters_an_order_and_a_second_nurse_verifies_it(
     page.goto(live_server.url + reverse("mar:resident_record", args=[resident.public_id]))
     shot(page, "record")
     page.get_by_role("link", name="New order").click()
-    page.get_by_label("Medication from the catalog").select_option(
-        label="penicillin V potassium 250 mg"
-    )
-    page.get_by_label("Dose", exact=True).fill("1")
-    page.get_by_label("Unit (tablet, mL, units...)").fill("tablet")
-    page.get_by_label("Times (08:00, 20:00 or pass names AM, HS)").fill("08:00, 20:00")
-    page.get_by_label("Times (08:00, 20:00 or pass names AM, HS)").press("Tab")
+    fill_new_order(page, medication="penicillin V potassium 250 mg", dose="1", times="08:00, 20:00")
     preview = page.get_by_test_id("schedule-preview")
     expect(preview.locator("tr")).to_have_count(7)
     expect(preview).to_contain_text("08:00")
@@ -101,7 +104,9 @@ def test_a_nurse_enters_an_order_and_a_second_nurse_verifies_it(
     expect(page.get_by_test_id("order-error")).to_contain_text("allergy to Penicillin")
     assert not Order.objects.filter(medication__generic_name="penicillin V potassium").exists()
     page.get_by_label("I override the allergy warning, for the reason below").check()
-    page.get_by_label("Override reason").fill("Tolerated in hospital; Dr. Ortiz confirmed")
+    page.get_by_label("In your words (a sentence; required for Other)").fill(
+        "Tolerated in hospital; Dr. Ortiz confirmed"
+    )
     page.get_by_test_id("order-submit").press("Enter")
 
     expect(page.get_by_test_id("order-status")).to_have_text("Pending verification")

@@ -1,6 +1,7 @@
 """A property of the ledger: whatever happens to a card, its quantity on hand is the sum of
 its ledger and never below zero, and a movement is refused exactly when it would go below."""
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -39,11 +40,13 @@ def apply(room, prn: Order, item: StockItem, step: tuple) -> None:
     if kind == "receive":
         services.stock_receive(by=room.tech, quantity=amount, now=NOW, item=item)
     elif kind == "administer":
+        # Two minutes apart, back from now: the order's minimum interval is one minute.
+        earlier = dt.timedelta(minutes=2 * Administration.objects.filter(order=prn).count())
         charting.administration_record(
             user=room.tech,
             idempotency_key=str(uuid.uuid4()),
             status=Administration.Status.GIVEN,
-            administered_at=NOW,
+            administered_at=NOW - earlier,
             now=NOW,
             order=prn,
             prn_reason="Pain 5/10",
@@ -71,7 +74,7 @@ def test_quantity_is_the_ledger_sum_and_never_below_zero(room, start, steps):
             room.medication,
             frequency=Order.Frequency.PRN,
             administration_times=[],
-            prn_min_interval_minutes=0,
+            prn_min_interval_minutes=1,
             prn_max_per_24h=1000,
         )
         item = room.receive(prn, quantity=str(start))

@@ -174,7 +174,7 @@ def test_it_needs_the_allergy_reviewed_at_verification(client, ward):
         medication=medication,
         entered_by=ward.nurse,
         now=NOW,
-        allergy_override_reason="Prescriber aware",
+        allergy_override_code="prescriber_aware",
         **order_fields(),
     )
     client.force_login(ward.second_nurse)

@@ -141,6 +141,10 @@ ROUTES: dict[str, Route] = {
     "mar:order_new": Route(Area.ORDER_ENTER, args={"resident_id": "resident"}),
     "mar:order_verify": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400),
     "mar:order_hold": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400),
+    # No allergy recorded after the order waits for a review.
+    "mar:order_allergy_review": Route(
+        Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=409
+    ),
     "mar:order_resume": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=409),
     "mar:order_discontinue": Route(
         Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400
@@ -253,6 +257,9 @@ ROUTES: dict[str, Route] = {
     "api:order": Route(Area.RECORDS_READ, args={"id": "order"}, api=True),
     "api:order_verify": Route(
         Area.ORDER_ENTER, method="post", args={"id": "order"}, ok=409, api=True
+    ),
+    "api:order_allergy_review": Route(
+        Area.ORDER_ENTER, method="post", args={"id": "order"}, ok=400, api=True
     ),
     "api:order_hold": Route(
         Area.ORDER_ENTER, method="post", args={"id": "order"}, ok=400, api=True
