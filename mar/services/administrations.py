@@ -31,8 +31,9 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
-from mar.selectors import UNDO_WINDOW
+from mar.selectors import UNDO_WINDOW, resident_away_refusal
 from mar.services.chain import chain_seal
+from mar.services.notifications import notifications_settle
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
 from residents.models import Resident
@@ -362,7 +363,7 @@ def _record(
         raise ChartingInvalid("A witness must be someone else.", field="witness")
     if witness is not None and (refusal := user_signing_refusal(user=witness)):
         raise ChartingInvalid(refusal, field="witness")
-    _check_order_chartable(order=order, resident=resident, is_prn=dose is None)
+    _check_order_chartable(order=order, resident=resident, is_prn=dose is None, at=administered_at)
     is_late, is_late_entry = _check_timing(
         dose=dose,
         status=status,
@@ -412,6 +413,7 @@ def _record(
         ScheduledDose.objects.filter(pk=dose.pk).update(
             status=ScheduledDose.Status.CHARTED, status_changed_at=now
         )
+        notifications_settle(subject_keys=[f"dose:{dose.pk}"], now=now)
     # A refusal or a held dose opens the nurse's follow-up (imported here: the follow-ups
     # module builds on the reviews, which build on this one).
     from mar.services.followups import followup_open
@@ -455,7 +457,9 @@ def _override_text(override_by: User | None, reason: str) -> str:
     return f"{reason} (override by {override_by.signature_name})"
 
 
-def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) -> None:
+def _check_order_chartable(
+    *, order: Order, resident: Resident, is_prn: bool, at: dt.datetime
+) -> None:
     if order.status == Order.Status.PENDING_VERIFICATION:
         raise OrderNotChartable(
             "This order is waiting for a nurse's verification and cannot be charted yet."
@@ -468,6 +472,8 @@ def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) ->
         raise ChartingInvalid("PRN orders are charted as PRN doses, scheduled ones by their dose.")
     if resident.status in (Resident.Status.DISCHARGED, Resident.Status.DECEASED):
         raise OrderNotChartable(f"{resident.display_name} is {resident.get_status_display()}.")
+    if away := resident_away_refusal(resident=resident, at=at):
+        raise OrderNotChartable(away)
 
 
 def _is_nurse_override(override_by: User | None, reason: str) -> bool:
@@ -645,6 +651,7 @@ def administration_record_effectiveness(
                 recorded_at=now,
                 recorded_by=user,
             )
+            notifications_settle(subject_keys=[f"administration:{administration.pk}"], now=now)
             audit_write(
                 actor=user,
                 action="administration.effectiveness",

@@ -21,7 +21,11 @@ logger = logging.getLogger(__name__)
 
 # Kinds that also go out by e-mail. The e-mail carries no resident name or
 # medication (no PHI by mail): it says what happened and where to look.
-EMAILED_KINDS = (Notification.Kind.DOSE_MISSED, Notification.Kind.CONCERN_REPORTED)
+EMAILED_KINDS = (
+    Notification.Kind.DOSE_MISSED,
+    Notification.Kind.CONCERN_REPORTED,
+    Notification.Kind.DOSE_HELD,
+)
 
 
 class NotificationNotFound(Exception):
@@ -46,6 +50,23 @@ def notifications_create(*, notifications: list[Notification]) -> None:
     )
     new = [n for n in notifications if (n.recipient_id, n.kind, n.subject_key) not in existing]
     Notification.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+
+
+def notifications_settle(
+    *, subject_keys: list[str], now: dt.datetime, kinds: list[str] | None = None
+) -> int:
+    """Mark the notifications about something already handled as read, for every
+    recipient: a dose charted or cancelled, a concern acknowledged, a count discrepancy
+    resolved, an exception reviewed. Charting, acknowledging and resolving services call
+    this in their transaction, so a second nurse never sees as "New" what another one
+    closed. ``kinds`` narrows it (default: every kind about those subjects). Returns how
+    many were marked."""
+    if not subject_keys:
+        return 0
+    unread = Notification.objects.filter(subject_key__in=subject_keys, read_at__isnull=True)
+    if kinds is not None:
+        unread = unread.filter(kind__in=kinds)
+    return unread.update(read_at=now)
 
 
 def notification_mark_read(*, user: User, notification_id: int, now: dt.datetime) -> Notification:
