@@ -77,7 +77,12 @@ def overdue_board(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, READ, message="The overdue board is for nurses.")
     now = timezone.now()
     carts = selectors_nurse.overdue_board(user=request.user, now=now)
-    context = {"carts": carts, "total": sum(cart.count for cart in carts), "now": now}
+    context = {
+        "carts": carts,
+        "total": sum(cart.count for cart in carts),
+        "several_communities": len({cart.facility.pk for cart in carts}) > 1,
+        "now": now,
+    }
     return render(request, "nurse/overdue.html", context)
 
 

@@ -303,7 +303,7 @@ def test_it_shows_every_carts_overdue_doses_on_the_board_in_the_communitys_time(
     assert escape(community.resident.display_name) in response.text
     assert community.cart.name in response.text
     assert "<strong>08:00</strong>" in response.text
-    assert "missed at 11:00" in response.text
+    assert "chart by 11:00, then missed" in response.text
 
 
 def test_the_overdue_board_is_for_nurses(client, community, dose):
