@@ -53,10 +53,6 @@ class DoseState(StrEnum):
     CHARTED = "charted"
 
 
-# The states of a dose that is owed and not charted: what the nurse's overdue board counts.
-UNRECORDED = (DoseState.LATE,)
-
-
 def resident_was_away() -> Exists:
     """Whether the dose's resident was away (a hospital stay or leave of absence) at its
     scheduled time: the one test, in SQL, behind every "away" on a screen, a list, the

@@ -174,6 +174,20 @@ def test_it_shows_the_dose_as_away_on_the_nurses_record_and_the_printed_mar(
     assert [cell.text for cell in grid if cell.text] == ["A"] * dose.order.doses.count()
 
 
+def test_it_lists_the_away_dose_as_away_on_the_nurses_review_once_its_window_passed(
+    client, community, dose, in_hospital, clock
+):
+    clock.move_to(AT + 2 * HOUR)  # before the closing job has run
+
+    away = signed_in(client, community.nurse).get(reverse("mar:review"), {"kind": "away"})
+    missed = client.get(reverse("mar:review"), {"kind": "missed"})
+    late = client.get(reverse("mar:review"), {"kind": "late"})
+
+    assert "Not given, resident away" in away.text
+    assert "Nothing here" in missed.text
+    assert "Nothing here" in late.text
+
+
 def test_it_refuses_charting_on_the_page_while_the_resident_is_in_hospital(
     client, community, dose, in_hospital
 ):
