@@ -48,7 +48,7 @@ from inventory.models import (
 from inventory.selectors import facility_supplies, quantity_text
 from mar import units
 from mar.models import Administration, Medication, Notification, Order
-from mar.services.notifications import notifications_create
+from mar.services.notifications import notifications_create, notifications_settle
 from medtech import permissions
 from medtech.audit import audit_write
 from medtech.permissions import Area
@@ -1072,12 +1072,9 @@ def count_resolve(
                 reason=f"Shift count {local:%b %-d %H:%M}: counted "
                 f"{agreed.normalize():f}, ledger {line.expected_quantity.normalize():f}. {note}",
             )
-    Notification.objects.filter(
-        recipient=by,
-        kind=Notification.Kind.COUNT_DISCREPANCY,
-        subject_key=f"count:{count.pk}",
-        read_at__isnull=True,
-    ).update(read_at=now)
+    notifications_settle(
+        subject_keys=[f"count:{count.pk}"], kinds=[Notification.Kind.COUNT_DISCREPANCY], now=now
+    )
     count.status = ControlledCount.Status.RESOLVED
     count.resolved_by = by
     count.resolved_at = now

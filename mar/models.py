@@ -48,6 +48,31 @@ class Vital(models.TextChoices):
     WEIGHT = "weight", "Weight (lb)"
 
 
+# How each reading reads on a record, in the order a nurse reads them (BP first).
+VITAL_READINGS = (
+    (Vital.PULSE, "Pulse {}"),
+    (Vital.RESPIRATIONS, "Resp {}/min"),
+    (Vital.TEMPERATURE, "Temp {} °F"),
+    (Vital.SPO2, "SpO2 {}%"),
+    (Vital.BLOOD_GLUCOSE, "Glucose {} mg/dL"),
+    (Vital.PAIN, "Pain {}/10"),
+    (Vital.WEIGHT, "Weight {} lb"),
+)
+
+
+def vitals_text(vitals: dict | None) -> str:
+    """ "BP 128/78, Pulse 72, Glucose 64 mg/dL": the vitals taken before a dose as the
+    nurse's pages, the resident's record, the printed MAR and the alerts write them."""
+    vitals = vitals or {}
+    parts = []
+    if Vital.SYSTOLIC in vitals or Vital.DIASTOLIC in vitals:
+        systolic = vitals.get(Vital.SYSTOLIC, "?")
+        diastolic = vitals.get(Vital.DIASTOLIC, "?")
+        parts.append(f"BP {systolic}/{diastolic}")
+    parts.extend(pattern.format(vitals[name]) for name, pattern in VITAL_READINGS if name in vitals)
+    return ", ".join(parts)
+
+
 class Medication(models.Model):
     """A catalog entry: one product at one strength."""
 
@@ -447,6 +472,7 @@ class ScheduledDose(models.Model):
         CHARTED = "charted", "Charted"
         MISSED = "missed", "Missed"
         AWAY = "away", "Resident away"
+        CANCELLED = "cancelled", "Cancelled (order stopped)"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="doses")
@@ -470,7 +496,7 @@ class ScheduledDose(models.Model):
                 name="scheduled_dose_inside_window",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "charted", "missed", "away"]),
+                condition=Q(status__in=["pending", "charted", "missed", "away", "cancelled"]),
                 name="scheduled_dose_status_valid",
             ),
         ]
@@ -658,6 +684,10 @@ class Administration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_status_display()} {self.order} at {self.administered_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def vitals_text(self) -> str:
+        return vitals_text(self.vitals)
 
 
 class EffectivenessCheck(models.Model):
@@ -850,6 +880,7 @@ class Notification(models.Model):
         EXPIRING_STOCK = "expiring_stock", "Expiring stock"
         OVERRIDE_REQUESTED = "override_requested", "Nurse override asked"
         ALLERGY_CONFLICT = "allergy_conflict", "New allergy matches an order"
+        DOSE_HELD = "dose_held", "Dose held for a hold parameter"
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     facility = models.ForeignKey(
@@ -879,6 +910,12 @@ class Notification(models.Model):
                 condition=Q(read_at__isnull=True),
             ),
             models.Index(fields=["recipient", "created_at"], name="notification_recipient"),
+            # Settling what was handled finds the unread ones by subject, for everyone.
+            models.Index(
+                fields=["subject_key"],
+                name="notification_unread_subject",
+                condition=Q(read_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

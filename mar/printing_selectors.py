@@ -23,16 +23,12 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
-    BooleanField,
-    Case,
     Exists,
     FilteredRelation,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 
 from inventory.models import (
@@ -55,6 +51,7 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
+from mar.selectors import DoseState, doses_with_state
 from medtech import permissions
 from residents.models import Allergy, Diagnosis, Facility, MedPassTime, Resident, ResidentAbsence
 from staff.models import User
@@ -239,6 +236,17 @@ class NotGivenNote:
 
 
 @dataclass(frozen=True, slots=True)
+class VitalsNote:
+    """The vitals taken before a dose, as the notes page prints them."""
+
+    at: dt.datetime
+    medication: str
+    outcome: str  # "Given", or the not-given reason
+    vitals: str
+    initials: str
+
+
+@dataclass(frozen=True, slots=True)
 class MissedNote:
     due_at: dt.datetime
     medication: str
@@ -301,6 +309,7 @@ class MonthlyMar:
     orders: tuple[OrderBlock, ...]
     prn_records: tuple[PrnRecord, ...]
     not_given: tuple[NotGivenNote, ...]
+    vitals: tuple[VitalsNote, ...]
     missed: tuple[MissedNote, ...]
     absences: tuple[AbsenceNote, ...]
     amendments: tuple[AmendmentNote, ...]
@@ -370,34 +379,28 @@ def monthly_mars(
     for order in _orders_in_range(resident_ids=ids, start=start, end=end):
         orders_by_resident[order.resident_id].append(order)
 
-    # The grid: every scheduled dose of the month with its active record, as plain rows
-    # (tens of thousands for a community, so no model instances).
-    late_limit = dt.timedelta(minutes=facility.late_limit_minutes)
+    # The grid: every scheduled dose of the month with its active record and its state at
+    # ``now`` (``mar.selectors.doses_with_state``), as plain rows (tens of thousands for a
+    # community, so no model instances).
     doses = [
         DoseRow(*row)
-        for row in ScheduledDose.objects.filter(
-            resident_id__in=ids, scheduled_at__gte=start, scheduled_at__lt=end
+        for row in doses_with_state(
+            ScheduledDose.objects.filter(
+                resident_id__in=ids, scheduled_at__gte=start, scheduled_at__lt=end
+            ),
+            now=now,
         )
         .annotate(
             active=FilteredRelation(
                 "administrations", condition=Q(administrations__is_entered_in_error=False)
-            ),
-            is_missed=Case(
-                When(status=ScheduledDose.Status.MISSED, then=Value(True)),
-                When(
-                    status=ScheduledDose.Status.PENDING,
-                    window_end__lt=now - late_limit,
-                    then=Value(True),
-                ),
-                default=Value(False),
-                output_field=BooleanField(),
             ),
         )
         .order_by("scheduled_at", "id")
         .values_list(*DOSE_ROW_COLUMNS)
     ]
     # Every record that prints more than initials: PRN doses, doses not given, records
-    # amended or entered in error, witnessed doses, doses given on a nurse's override.
+    # amended or entered in error, witnessed doses, doses given on a nurse's override,
+    # doses with vitals taken before them.
     in_month = Q(scheduled_dose__scheduled_at__gte=start, scheduled_dose__scheduled_at__lt=end) | Q(
         scheduled_dose__isnull=True, administered_at__gte=start, administered_at__lt=end
     )
@@ -409,6 +412,7 @@ def monthly_mars(
             | Q(is_entered_in_error=True)
             | Q(witness__isnull=False)
             | Q(override__isnull=False)
+            | ~Q(vitals={})
             | Exists(Amendment.objects.filter(administration=OuterRef("pk")))
         )
         .select_related(
@@ -501,13 +505,16 @@ class DoseRow(NamedTuple):
     order_id: int
     resident_id: int
     scheduled_at: dt.datetime
-    status: str
-    is_missed: bool
+    state: str  # mar.selectors.DoseState at ``now``
     record_id: int | None
     record_status: str | None
     record_is_late: bool | None
     record_initials: str | None
     record_by_id: int | None
+
+    @property
+    def is_missed(self) -> bool:
+        return self.state == DoseState.MISSED
 
 
 # The query's names for DoseRow's fields, in order.
@@ -516,8 +523,7 @@ DOSE_ROW_COLUMNS = (
     "order_id",
     "resident_id",
     "scheduled_at",
-    "status",
-    "is_missed",
+    "state",
     "active__id",
     "active__status",
     "active__is_late",
@@ -562,15 +568,6 @@ def _orders_in_range(
         .select_related("medication")
         .order_by("resident_id", "starts_at", "id")
     )
-
-
-def _is_missed(
-    *, status: str, window_end: dt.datetime, facility: Facility, now: dt.datetime
-) -> bool:
-    if status == ScheduledDose.Status.MISSED:
-        return True
-    late_limit = dt.timedelta(minutes=facility.late_limit_minutes)
-    return status == ScheduledDose.Status.PENDING and now > window_end + late_limit
 
 
 def medication_label(medication: Medication) -> str:
@@ -738,6 +735,20 @@ def _monthly_mar(
                 )
             )
     not_given.sort(key=lambda note: (note.due_at, note.medication))
+    vitals = sorted(
+        (
+            VitalsNote(
+                at=current[record.pk].administered_at.astimezone(zone),
+                medication=medication_label(record.order.medication),
+                outcome=Administration.Status(current[record.pk].status).label,
+                vitals=record.vitals_text,
+                initials=record.administered_by.initials,
+            )
+            for record in active_records
+            if record.vitals
+        ),
+        key=lambda note: (note.at, note.medication),
+    )
     medication_by_order = {order.pk: medication_label(order.medication) for order in orders}
     missed = [
         MissedNote(
@@ -751,7 +762,7 @@ def _monthly_mar(
     away_times = [
         dose.scheduled_at
         for dose in doses
-        if dose.status == ScheduledDose.Status.AWAY and dose.record_id is None
+        if dose.state == DoseState.AWAY and dose.record_id is None
     ]
     absence_notes = tuple(
         AbsenceNote(
@@ -809,6 +820,7 @@ def _monthly_mar(
         orders=tuple(blocks),
         prn_records=tuple(prn_records),
         not_given=tuple(not_given),
+        vitals=tuple(vitals),
         missed=tuple(missed),
         absences=absence_notes,
         amendments=tuple(amendment_notes),
@@ -978,8 +990,10 @@ def _dose_cell(
             return Cell(CellState.GIVEN, dose.record_initials or "", mark)
         return Cell(CellState.NOT_GIVEN, NOT_GIVEN_CODES[status], mark)
     mark = AMENDED_MARK if corrected else ""
-    if dose.status == ScheduledDose.Status.AWAY:
+    if dose.state == DoseState.AWAY:
         return Cell(CellState.NOT_GIVEN, NOT_GIVEN_CODES[Administration.Status.AWAY], mark)
+    if dose.state == DoseState.CANCELLED:
+        return Cell(CellState.INACTIVE, "", mark)
     if dose.is_missed:
         return Cell(CellState.MISSED, MISSED_CODE, mark)
     if mark:

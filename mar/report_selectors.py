@@ -9,10 +9,12 @@ Six queries whatever the number of residents, doses or days:
   effectiveness; the facility's units.
 
 Definitions (DESIGN.md): a dose is *due* once its window has closed, unless the resident
-was away; it is *on time* when charted (given or not) inside its window; *missed* when
-never charted past the late limit. The medication error rate is the CMS one: errors over
-opportunities, where an opportunity is a dose due and an error a missed dose, a dose
-given outside its window, or a dose given whose amount was amended afterwards.
+was away or its order was stopped first; it is *on time* when charted (given or not)
+inside its window; *missed* when never charted past the late limit; *late, not charted
+yet* while it still can be (the nurse sees those at once, on the overdue board too). The
+medication error rate is the CMS one: errors over opportunities, where an opportunity is
+a dose due and an error a missed dose, a dose given outside its window, or a dose given
+whose amount was amended afterwards.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.db.models import Count, F, FilteredRelation, Q
 from django.db.models.functions import TruncDate
 
 from mar.models import Administration, Amendment, EffectivenessCheck, ScheduledDose
+from mar.selectors import DoseState, doses_with_state
 from residents.models import Facility, Unit
 from staff.models import User
 
@@ -38,6 +41,7 @@ class DayStat:
     missed: int = 0
     late_given: int = 0
     wrong_dose: int = 0
+    late_open: int = 0  # window passed, not charted yet, still chartable (not an error yet)
 
     @property
     def errors(self) -> int:
@@ -57,6 +61,7 @@ class DayStat:
         self.missed += other.missed
         self.late_given += other.late_given
         self.wrong_dose += other.wrong_dose
+        self.late_open += other.late_open
 
 
 @dataclass
@@ -107,19 +112,23 @@ def facility_report(*, facility: Facility, now: dt.datetime, days: int = 30) -> 
     day_list = [today - dt.timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     since = dt.datetime.combine(day_list[0], dt.time(), tzinfo=zone)
     until = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    missed_before = now - dt.timedelta(minutes=facility.late_limit_minutes)
     in_window = Q(
         rec__administered_at__gte=F("window_start"), rec__administered_at__lte=F("window_end")
     )
 
+    # Each dose's state at ``now`` is the one definition (``mar.selectors.doses_with_state``):
+    # away and cancelled doses were not owed; late ones are not charted yet; missed ones never.
     due = (
-        ScheduledDose.objects.filter(
-            resident__facility=facility,
-            scheduled_at__gte=since,
-            scheduled_at__lt=until,
-            window_end__lt=now,
+        doses_with_state(
+            ScheduledDose.objects.filter(
+                resident__facility=facility,
+                scheduled_at__gte=since,
+                scheduled_at__lt=until,
+                window_end__lt=now,
+            ),
+            now=now,
         )
-        .exclude(status=ScheduledDose.Status.AWAY)
+        .exclude(state__in=[DoseState.AWAY.value, DoseState.CANCELLED.value])
         .annotate(
             rec=FilteredRelation(
                 "administrations", condition=Q(administrations__is_entered_in_error=False)
@@ -141,11 +150,8 @@ def facility_report(*, facility: Facility, now: dt.datetime, days: int = 30) -> 
         .annotate(
             due=Count("id"),
             on_time=Count("id", filter=in_window),
-            missed=Count(
-                "id",
-                filter=Q(status=ScheduledDose.Status.MISSED)
-                | Q(status=ScheduledDose.Status.PENDING, window_end__lt=missed_before),
-            ),
+            missed=Count("id", filter=Q(state=DoseState.MISSED.value)),
+            late_open=Count("id", filter=Q(state=DoseState.LATE.value)),
             late_given=Count(
                 "id",
                 filter=Q(
@@ -189,6 +195,7 @@ def facility_report(*, facility: Facility, now: dt.datetime, days: int = 30) -> 
             on_time=row["on_time"],
             missed=row["missed"],
             late_given=row["late_given"],
+            late_open=row["late_open"],
         )
         unit = units.get(row["unit_id"], NO_UNIT)
         by_unit.setdefault(unit, {day: DayStat(day=day) for day in day_list})

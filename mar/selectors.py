@@ -35,7 +35,7 @@ from mar.models import (
     ScheduledDose,
 )
 from mar.prn import PrnLimits, prn_allowed_at
-from residents.models import ConcernReport, Facility, MedPassTime, Resident
+from residents.models import ConcernReport, Facility, MedPassTime, Resident, ResidentAbsence
 from staff.models import User
 
 MINUTE = Value(dt.timedelta(minutes=1), output_field=DurationField())
@@ -135,8 +135,57 @@ class DoseState(StrEnum):
     DUE = "due"  # window open
     LATE = "late"  # window closed, still chartable (late) until the late limit
     MISSED = "missed"  # never charted, past the late limit
-    AWAY = "away"  # resident was away (hospital / leave)
+    AWAY = "away"  # resident away (hospital / leave) at the dose's time: not owed, not missed
+    CANCELLED = "cancelled"  # its order was held or discontinued before it was missed
     CHARTED = "charted"
+
+
+def resident_was_away() -> Exists:
+    """Whether the dose's resident was away (a hospital stay or leave of absence) at its
+    scheduled time: the one test, in SQL, behind every "away" on a screen, a list, the
+    API, the offline bundle, the printed MAR and the missed-dose job."""
+    return Exists(
+        ResidentAbsence.objects.filter(
+            resident=OuterRef("resident"), started_at__lte=OuterRef("scheduled_at")
+        ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=OuterRef("scheduled_at")))
+    )
+
+
+def resident_absence_at(*, resident: Resident, at: dt.datetime) -> ResidentAbsence | None:
+    """The hospital stay or leave of absence the resident was on at ``at`` (the same test
+    as ``resident_was_away``), or None. One query."""
+    return (
+        ResidentAbsence.objects.filter(resident=resident, started_at__lte=at)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+        .order_by("-started_at", "-id")
+        .first()
+    )
+
+
+def absence_text(*, resident: Resident, absence: ResidentAbsence) -> str:
+    """ "Doe, Jane is in hospital since Wed Nov 18 14:00", as the pass page and a refused
+    chart say it (in the community's time)."""
+    zone = resident.facility.zone
+    where = "in hospital" if absence.kind == Resident.AwayKind.HOSPITAL else "on leave of absence"
+    since = f"{absence.started_at.astimezone(zone):%a %b %-d %H:%M}"
+    if absence.ended_at is None:
+        return f"{resident.display_name} is {where} since {since}"
+    until = f"{absence.ended_at.astimezone(zone):%a %b %-d %H:%M}"
+    return f"{resident.display_name} was {where} from {since} until {until}"
+
+
+def resident_away_refusal(*, resident: Resident, at: dt.datetime) -> str | None:
+    """Why nothing can be charted for the resident at ``at`` (they were away), or None.
+    The charting service asks this for every dose, scheduled or PRN, from every way in."""
+    absence = resident_absence_at(resident=resident, at=at)
+    if absence is None:
+        return None
+    if absence.ended_at is None:
+        return (
+            f"{absence_text(resident=resident, absence=absence)}. Their doses are away, not "
+            "due: mark them returned first if they are back."
+        )
+    return f"{absence_text(resident=resident, absence=absence)}: no dose is charted for then."
 
 
 def dose_state(
@@ -146,14 +195,19 @@ def dose_state(
     window_end: dt.datetime,
     late_limit: dt.timedelta,
     now: dt.datetime,
+    is_away: bool,
 ) -> DoseState:
-    """The state of one dose from its recorded status, its window and the clock.
+    """The state of one dose from its recorded status, its window, whether its resident
+    was away at its time (``resident_was_away``) and the clock.
 
     A pending dose past its late limit is missed even before the job that records
-    it has run, so every screen agrees with the clock.
+    it has run, and a pending dose of a resident away is away at once (not due, not
+    late, not missed), so every screen agrees with the clock.
     """
     if status != ScheduledDose.Status.PENDING:
         return DoseState(status)
+    if is_away:
+        return DoseState.AWAY
     if now < window_start:
         return DoseState.UPCOMING
     if now <= window_end:
@@ -164,10 +218,12 @@ def dose_state(
 
 
 def doses_with_state(queryset: QuerySet[ScheduledDose], *, now: dt.datetime):
-    """Annotate ``state`` in SQL with the same rules as ``dose_state`` (for filtering)."""
-    return queryset.annotate(late_until=late_deadline()).annotate(
+    """Annotate ``is_away`` and ``state`` in SQL with the same rules as ``dose_state``
+    (for filtering and counting)."""
+    return queryset.annotate(late_until=late_deadline(), is_away=resident_was_away()).annotate(
         state=Case(
             When(~Q(status=ScheduledDose.Status.PENDING), then=F("status")),
+            When(is_away=True, then=Value(DoseState.AWAY.value)),
             When(window_start__gt=now, then=Value(DoseState.UPCOMING.value)),
             When(window_end__gte=now, then=Value(DoseState.DUE.value)),
             When(late_until__gte=now, then=Value(DoseState.LATE.value)),
@@ -228,6 +284,7 @@ class CartResident:
     late: int = 0
     given: int = 0
     upcoming: int = 0
+    away: int = 0
 
 
 def carts_for_user(*, user: User) -> list[MedCart]:
@@ -290,15 +347,17 @@ def cart_residents(
     doses = (
         _pass_doses(period=period, now=now, late_limit=late_limit)
         .filter(resident_id__in=list(rows))
-        .values_list("resident_id", "status", "window_start", "window_end")
+        .annotate(is_away=resident_was_away())
+        .values_list("resident_id", "status", "window_start", "window_end", "is_away")
     )
-    for resident_id, status, window_start, window_end in doses:
+    for resident_id, status, window_start, window_end, is_away in doses:
         state = dose_state(
             status=status,
             window_start=window_start,
             window_end=window_end,
             late_limit=late_limit,
             now=now,
+            is_away=is_away,
         )
         row = rows[resident_id]
         if state == DoseState.DUE:
@@ -309,6 +368,8 @@ def cart_residents(
             row.given += 1
         elif state == DoseState.UPCOMING:
             row.upcoming += 1
+        elif state == DoseState.AWAY:
+            row.away += 1
     return period, list(rows.values())
 
 
@@ -362,6 +423,7 @@ class ResidentPass:
     recent_records: list[Administration]
     awaiting_verification: list[Order]
     out_of_stock_order_ids: set[int]
+    away: str = ""  # "Doe, Jane is in hospital since ...", while they are away
 
 
 def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
@@ -382,7 +444,10 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
         _pass_doses(period=period, now=now, late_limit=late_limit)
         .filter(resident=resident)
         .select_related("order__medication")
-        .annotate(is_stocked=Exists(stocked.filter(medication_id=OuterRef("order__medication_id"))))
+        .annotate(
+            is_stocked=Exists(stocked.filter(medication_id=OuterRef("order__medication_id"))),
+            is_away=resident_was_away(),
+        )
         .order_by("scheduled_at", "order__medication__generic_name", "id")
     )
 
@@ -423,8 +488,19 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     )
     # A dose has at most one active record (administration_one_active_per_dose).
     record_of_dose = {record.scheduled_dose_id: record for record in records}
-    groups: dict[str, list[DoseCard]] = {"due": [], "late": [], "upcoming": [], "done": []}
-    group = {DoseState.DUE: "due", DoseState.LATE: "late", DoseState.UPCOMING: "upcoming"}
+    groups: dict[str, list[DoseCard]] = {
+        "due": [],
+        "late": [],
+        "upcoming": [],
+        "away": [],
+        "done": [],
+    }
+    group = {
+        DoseState.DUE: "due",
+        DoseState.LATE: "late",
+        DoseState.UPCOMING: "upcoming",
+        DoseState.AWAY: "away",
+    }
     for dose in doses:
         state = dose_state(
             status=dose.status,
@@ -432,6 +508,7 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
             window_end=dose.window_end,
             late_limit=late_limit,
             now=now,
+            is_away=dose.is_away,
         )
         record = record_of_dose.get(dose.pk)
         groups[group.get(state, "done")].append(DoseCard(dose=dose, state=state, record=record))
@@ -469,6 +546,9 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     }
     for card in prn:
         card.has_stock = card.order.pk not in out_of_stock
+    absence = None
+    if resident.status == Resident.Status.AWAY:  # one more query, only while they are away
+        absence = resident_absence_at(resident=resident, at=now)
     return ResidentPass(
         resident=resident,
         allergies=list(resident.allergies.order_by("allergen", "id")),
@@ -479,6 +559,7 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
         recent_records=recent_records,
         awaiting_verification=awaiting_verification,
         out_of_stock_order_ids=out_of_stock,
+        away=absence_text(resident=resident, absence=absence) if absence else "",
     )
 
 

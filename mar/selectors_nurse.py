@@ -30,7 +30,7 @@ from mar.models import (
     OrderAcknowledgement,
     ScheduledDose,
 )
-from mar.selectors import dose_state
+from mar.selectors import DoseState, dose_state, doses_with_state, resident_was_away
 from mar.services import order_checks
 from medtech import permissions
 from residents.models import Allergy, ConcernReport, Facility, MedPassTime, Resident, Unit
@@ -178,6 +178,87 @@ def order_acknowledgements(*, order: Order) -> list[OrderAcknowledgement]:
     )
 
 
+# --- The overdue board ----------------------------------------------------------------------
+
+
+@dataclass
+class OverdueDose:
+    medication: str
+    dose: str
+    due_at: dt.datetime  # in the community's time
+    missed_at: dt.datetime  # when it turns missed, in the community's time
+    public_id: uuid.UUID
+
+
+@dataclass
+class OverdueResident:
+    resident: Resident
+    doses: list[OverdueDose] = field(default_factory=list)
+
+
+@dataclass
+class OverdueCart:
+    facility: Facility
+    name: str  # the cart's name, or "No cart" for residents whose room has none
+    residents: list[OverdueResident] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(row.doses) for row in self.residents)
+
+
+def overdue_board(*, user: User, now: dt.datetime) -> list[OverdueCart]:
+    """What is unrecorded now across every cart of the nurse's communities: the doses whose
+    window has passed and that nobody has charted (late: ``mar.selectors.dose_state``),
+    by cart and resident, oldest first, times in each community's zone. One query."""
+    doses = (
+        doses_with_state(
+            ScheduledDose.objects.filter(
+                resident__facility_id__in=permissions.facility_ids_for(user),
+                status=ScheduledDose.Status.PENDING,
+                window_end__lt=now,
+            ),
+            now=now,
+        )
+        .filter(state=DoseState.LATE.value)
+        .select_related("resident__facility", "resident__room__cart", "order__medication")
+        .order_by(
+            "resident__facility__name",
+            "resident__room__cart__name",
+            "resident__room__number",
+            "resident__last_name",
+            "resident_id",
+            "scheduled_at",
+            "id",
+        )
+    )
+    carts: dict[tuple[int, int | None], OverdueCart] = {}
+    rows: dict[int, OverdueResident] = {}
+    for dose in doses:
+        resident = dose.resident
+        zone = resident.facility.zone
+        cart = resident.room.cart if resident.room else None
+        key = (resident.facility_id, cart.pk if cart else None)
+        if key not in carts:
+            carts[key] = OverdueCart(
+                facility=resident.facility, name=cart.name if cart else "No cart"
+            )
+        if resident.pk not in rows:
+            rows[resident.pk] = OverdueResident(resident=resident)
+            carts[key].residents.append(rows[resident.pk])
+        order = dose.order
+        rows[resident.pk].doses.append(
+            OverdueDose(
+                medication=str(order.medication),
+                dose=f"{order.dose_amount.normalize():f} {order.dose_unit}",
+                due_at=dose.scheduled_at.astimezone(zone),
+                missed_at=dose.late_until.astimezone(zone),
+                public_id=dose.public_id,
+            )
+        )
+    return list(carts.values())
+
+
 # --- Exceptions review ----------------------------------------------------------------------
 
 KINDS = [
@@ -225,6 +306,11 @@ class ExceptionItem:
     @property
     def kind_label(self) -> str:
         return dict(KINDS).get(self.row.kind, self.row.kind)
+
+    @property
+    def is_still_chartable(self) -> bool:
+        """A late dose nobody has charted: chart it (nothing to acknowledge yet)."""
+        return self.row.subject == api_selectors.DOSE and self.row.kind == "late"
 
 
 @dataclass
@@ -536,6 +622,7 @@ class GridCell:
     record_id: uuid.UUID | None = None
     is_late: bool = False
     is_amended: bool = False
+    vitals: str = ""  # the readings taken before the dose (``mar.models.vitals_text``)
 
 
 @dataclass
@@ -598,6 +685,7 @@ def resident_record(*, resident: Resident, now: dt.datetime, days: int = 7) -> R
                 to_attr="active_records",
             )
         )
+        .annotate(is_away=resident_was_away())
         .order_by("scheduled_at", "id")
     )
     late_limit = dt.timedelta(minutes=resident.facility.late_limit_minutes)
@@ -620,10 +708,15 @@ def resident_record(*, resident: Resident, now: dt.datetime, days: int = 7) -> R
                 window_end=dose.window_end,
                 late_limit=late_limit,
                 now=now,
+                is_away=dose.is_away,
             ).value
-            code = {"missed": "Missed", "away": "Away", "late": "Late, open", "due": "Due"}.get(
-                status, "—"
-            )
+            code = {
+                "missed": "Missed",
+                "away": "Away",
+                "late": "Late, open",
+                "due": "Due",
+                "cancelled": "Cancelled",
+            }.get(status, "—")
         cells[dose.order_id][local.date()].append(
             GridCell(
                 time=f"{local:%H:%M}",
@@ -632,6 +725,7 @@ def resident_record(*, resident: Resident, now: dt.datetime, days: int = 7) -> R
                 record_id=record.public_id if record else None,
                 is_late=bool(record and record.is_late),
                 is_amended=bool(record and record.pk in amended_ids),
+                vitals=record.vitals_text if record else "",
             )
         )
     grid = [

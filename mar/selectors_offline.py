@@ -16,7 +16,7 @@ from django.urls import reverse
 from inventory.models import CartAssignment, MedCart
 from mar.forms import NOT_GIVEN_CHOICES
 from mar.models import Administration, Order, ScheduledDose
-from mar.selectors import administered_at_amended, current_pass, dose_state
+from mar.selectors import administered_at_amended, current_pass, dose_state, resident_was_away
 from residents.models import Allergy, Resident
 from staff.models import User
 
@@ -105,6 +105,7 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
         )
         .select_related("order__medication", "resident")
         .prefetch_related(active)
+        .annotate(is_away=resident_was_away())
         .order_by("scheduled_at", "id")
     )
     prn_orders = (
@@ -178,6 +179,7 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
                     window_end=dose.window_end,
                     late_limit=late_limit,
                     now=now,
+                    is_away=dose.is_away,
                 ).value,
                 "required_vitals": dose.order.vitals_needed,
                 "record": _record(dose.active_records[0] if dose.active_records else None),

@@ -60,6 +60,7 @@ urlpatterns = [
     path("record/<uuid:resident_id>/orders/new/", orders.order_new, name="order_new"),
     path("records/<uuid:record_id>/", record.administration_detail, name="administration_detail"),
     path("review/", review.review_list, name="review"),
+    path("review/overdue/", review.overdue_board, name="overdue_board"),
     path("review/acknowledge/", review.review_acknowledge, name="review_acknowledge"),
     path("review/followups/<uuid:followup_id>/done/", review.followup_done, name="followup_done"),
     path("reports/", reports.reports, name="reports"),

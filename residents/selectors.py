@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from mar.models import Order, ScheduledDose
-from mar.selectors import DoseState, dose_state
+from mar.selectors import DoseState, dose_state, resident_was_away
 from medtech import permissions
 from residents.models import (
     Allergy,
@@ -159,10 +159,6 @@ class ResidentStay:
     upcoming_doses: list[StayDose]
 
 
-def _was_away(absences: list[ResidentAbsence], at: dt.datetime) -> bool:
-    return any(a.started_at <= at and (a.ended_at is None or a.ended_at > at) for a in absences)
-
-
 def resident_stay(*, resident: Resident, now: dt.datetime) -> ResidentStay:
     """A resident's stay at a glance: allergies, diagnoses, absences, orders, and their
     doses of the last two days and the next day with the state each is in."""
@@ -180,6 +176,7 @@ def resident_stay(*, resident: Resident, now: dt.datetime) -> ResidentStay:
             scheduled_at__lt=now + dt.timedelta(days=1),
         )
         .select_related("order__medication")
+        .annotate(is_away=resident_was_away())
         .order_by("scheduled_at", "id")
     )
     recent, upcoming = [], []
@@ -190,10 +187,8 @@ def resident_stay(*, resident: Resident, now: dt.datetime) -> ResidentStay:
             window_end=dose.window_end,
             late_limit=late_limit,
             now=now,
+            is_away=dose.is_away,
         )
-        if state == DoseState.MISSED and _was_away(absences, dose.scheduled_at):
-            # What doses_close_missed will record for it (same test), shown before it runs.
-            state = DoseState.AWAY
         (upcoming if state == DoseState.UPCOMING else recent).append(StayDose(dose, state))
     return ResidentStay(
         resident=resident,

@@ -291,17 +291,23 @@ def _text(value: str) -> Value:
 
 
 def exception_doses(*, facility_ids: list[int], now: dt.datetime) -> QuerySet:
+    """Doses never charted: late (window passed, still chartable: the nurse sees it at
+    once), missed, or away once their window has passed (``mar.selectors.dose_state``)."""
     return (
         doses_with_state(
             ScheduledDose.objects.filter(resident__facility_id__in=facility_ids), now=now
         )
-        .filter(state__in=[DoseState.MISSED.value, DoseState.AWAY.value])
+        .filter(
+            Q(state__in=[DoseState.MISSED.value, DoseState.LATE.value])
+            | Q(state=DoseState.AWAY.value, window_end__lt=now)
+        )
         .annotate(
             x_subject=_text(DOSE),
             x_pk=F("id"),
             x_id=F("public_id"),
             x_kind=Case(
-                When(status=ScheduledDose.Status.AWAY, then=_text(ExceptionReview.Kind.AWAY)),
+                When(state=DoseState.AWAY.value, then=_text(ExceptionReview.Kind.AWAY)),
+                When(state=DoseState.LATE.value, then=_text(ExceptionReview.Kind.LATE)),
                 default=_text(ExceptionReview.Kind.MISSED),
             ),
             x_resident=F("resident_id"),
@@ -432,7 +438,10 @@ def _local(at: dt.datetime, resident: Resident) -> str:
 
 def _dose_summary(dose: ScheduledDose, kind: str) -> str:
     order = dose.order
-    label = "Missed" if kind == ExceptionReview.Kind.MISSED else "Not given, resident away"
+    label = {
+        ExceptionReview.Kind.MISSED: "Missed",
+        ExceptionReview.Kind.LATE: "Late, not charted yet",
+    }.get(kind, "Not given, resident away")
     amount = f"{order.dose_amount.normalize():f} {order.dose_unit}"
     return f"{label}: {order.medication} {amount}, due {_local(dose.scheduled_at, dose.resident)}"
 

@@ -40,8 +40,9 @@ from mar.models import (
 )
 from mar.ndc import ndc_matches
 from mar.prn import PrnLimits, prn_stop
-from mar.selectors import UNDO_WINDOW, given_times_around
+from mar.selectors import UNDO_WINDOW, given_times_around, resident_away_refusal
 from mar.services.chain import chain_seal
+from mar.services.notifications import notifications_settle
 from mar.services.orders import order_allergy_refusal
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
@@ -444,7 +445,7 @@ def _record(
         raise ChartingInvalid("A witness must be someone else.", field="witness")
     if witness is not None and (refusal := user_signing_refusal(user=witness)):
         raise ChartingInvalid(refusal, field="witness")
-    _check_order_chartable(order=order, resident=resident, is_prn=dose is None)
+    _check_order_chartable(order=order, resident=resident, is_prn=dose is None, at=administered_at)
     _check_claims(claims, order=order, resident=resident)
     given = status == Administration.Status.GIVEN
     is_late, is_late_entry = _check_timing(
@@ -504,6 +505,7 @@ def _record(
         ScheduledDose.objects.filter(pk=dose.pk).update(
             status=ScheduledDose.Status.CHARTED, status_changed_at=now
         )
+        notifications_settle(subject_keys=[f"dose:{dose.pk}"], now=now)
     # A refusal or a held dose opens the nurse's follow-up (imported here: the follow-ups
     # module builds on the reviews, which build on this one).
     from mar.services.followups import followup_open
@@ -550,7 +552,9 @@ def _override_text(granted: DoseOverride | None) -> str:
     return f"{granted.reason} (override by {granted.granted_by.signature_name})"
 
 
-def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) -> None:
+def _check_order_chartable(
+    *, order: Order, resident: Resident, is_prn: bool, at: dt.datetime
+) -> None:
     if order.status == Order.Status.PENDING_VERIFICATION:
         raise OrderNotChartable(
             "This order is waiting for a nurse's verification and cannot be charted yet."
@@ -563,6 +567,8 @@ def _check_order_chartable(*, order: Order, resident: Resident, is_prn: bool) ->
         raise ChartingInvalid("PRN orders are charted as PRN doses, scheduled ones by their dose.")
     if resident.status in (Resident.Status.DISCHARGED, Resident.Status.DECEASED):
         raise OrderNotChartable(f"{resident.display_name} is {resident.get_status_display()}.")
+    if away := resident_away_refusal(resident=resident, at=at):
+        raise OrderNotChartable(away)
 
 
 def _check_claims(claims: Claims, *, order: Order, resident: Resident) -> None:
@@ -890,7 +896,7 @@ def dose_override_grant(
     else:
         order = _lock_order(order.pk)
     resident = dose.resident if dose is not None else order.resident
-    _check_order_chartable(order=order, resident=resident, is_prn=dose is None)
+    _check_order_chartable(order=order, resident=resident, is_prn=dose is None, at=now)
     override = _grant(
         nurse=nurse,
         secret="",
@@ -912,11 +918,7 @@ def dose_override_grant(
     )
     # The nurses asked for this override need not answer it any more.
     subject = dose.public_id if dose is not None else order.public_id
-    Notification.objects.filter(
-        kind=Notification.Kind.OVERRIDE_REQUESTED,
-        subject_key__startswith=f"override:{subject}:",
-        read_at__isnull=True,
-    ).update(read_at=now)
+    notifications_settle(subject_keys=[], subject_prefixes=(f"override:{subject}:",), now=now)
     return override
 
 
@@ -1047,6 +1049,7 @@ def administration_record_effectiveness(
                 recorded_at=now,
                 recorded_by=user,
             )
+            notifications_settle(subject_keys=[f"administration:{administration.pk}"], now=now)
             audit_write(
                 actor=user,
                 action="administration.effectiveness",

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from mar.models import Administration, Notification
 from mar.services.administrations import CLOCK_SKEW, ChartingInvalid, ChartingNotPermitted
-from mar.services.notifications import notifications_create
+from mar.services.notifications import notifications_create, notifications_settle
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
 from residents.models import ConcernReport, Resident
@@ -102,6 +102,7 @@ def concern_acknowledge(
     report.acknowledged_at = now
     report.acknowledgement_note = note.strip()
     report.save(update_fields=["acknowledged_by", "acknowledged_at", "acknowledgement_note"])
+    notifications_settle(subject_keys=[f"concern:{report.pk}"], now=now)
     audit_write(
         actor=user,
         action="concern.acknowledge",

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
 from mar import schedule
 from mar.models import Notification, Order, ScheduledDose
-from mar.selectors import late_deadline
-from mar.services.notifications import notifications_create
-from residents.models import Facility, MedPassTime, Resident, ResidentAbsence
+from mar.selectors import late_deadline, resident_was_away
+from mar.services.notifications import notifications_create, notifications_settle
+from residents.models import Facility, MedPassTime, Resident
 from staff.selectors import nurses_by_facility
 
 DEFAULT_HORIZON = dt.timedelta(hours=48)
@@ -149,22 +149,64 @@ def _open_uncharted_doses(*, now: dt.datetime):
     )
 
 
+def _is_no_longer_owed() -> ExpressionWrapper:
+    """Whether a pending dose is no longer owed: its order was held or discontinued (the
+    end of a stay discontinues every order) before the dose's late limit passed. Such a
+    dose is cancelled, never missed; one stopped after its late limit had been missed.
+
+    Needs the ``late_deadline`` annotation (``mar.selectors.late_deadline``)."""
+    return ExpressionWrapper(
+        ~Q(order__status=Order.Status.ACTIVE)
+        & Q(order__status_changed_at__isnull=False)
+        & Q(order__status_changed_at__lte=F("late_deadline")),
+        output_field=BooleanField(),
+    )
+
+
+def _doses_cancel(*, doses: QuerySet[ScheduledDose], now: dt.datetime) -> list[int]:
+    """Cancel the pending doses of ``doses`` that are no longer owed; their dose-due
+    reminders are settled for everyone. Returns the ids cancelled."""
+    ids = list(
+        doses.filter(status=ScheduledDose.Status.PENDING)
+        .annotate(late_deadline=late_deadline(), no_longer_owed=_is_no_longer_owed())
+        .filter(no_longer_owed=True)
+        .values_list("id", flat=True)
+    )
+    if ids:
+        ScheduledDose.objects.filter(pk__in=ids, status=ScheduledDose.Status.PENDING).update(
+            status=ScheduledDose.Status.CANCELLED, status_changed_at=now
+        )
+        notifications_settle(subject_keys=[f"dose:{pk}" for pk in ids], now=now)
+    return ids
+
+
 def doses_sync_for_order(
     *, order: Order, now: dt.datetime, horizon: dt.timedelta = DEFAULT_HORIZON
 ) -> int:
     """Bring one order's future doses in line with the order, in the caller's transaction.
 
     Called by every service that creates, verifies, holds, resumes or discontinues an
-    order. An order that is not active keeps no open doses; an active one gets exactly
-    the doses its schedule calls for up to the horizon. Returns the number created.
+    order. An order that is not active keeps no open doses: those nobody charted are
+    removed, and those it still owed (late ones, and those whose only record was marked
+    entered in error) are cancelled. An active one gets exactly the doses its schedule
+    calls for up to the horizon (a cancelled one still ahead is owed again). Returns the
+    number created.
     """
     open_doses = _open_uncharted_doses(now=now).filter(order=order)
     if order.status != Order.Status.ACTIVE:
         open_doses.delete()
+        _doses_cancel(doses=ScheduledDose.objects.filter(order=order), now=now)
         return 0
     facility = FacilitySchedule.load([order.resident.facility])[order.resident.facility_id]
     desired = _desired_doses(order=order, facility=facility, now=now, horizon=horizon)
-    open_doses.exclude(scheduled_at__in=[time.scheduled_at for time in desired]).delete()
+    desired_times = [time.scheduled_at for time in desired]
+    open_doses.exclude(scheduled_at__in=desired_times).delete()
+    ScheduledDose.objects.filter(
+        order=order,
+        status=ScheduledDose.Status.CANCELLED,
+        window_end__gt=now,
+        scheduled_at__in=desired_times,
+    ).update(status=ScheduledDose.Status.PENDING, status_changed_at=now)
     return _insert_doses([(order.pk, order.resident_id, time) for time in desired])
 
 
@@ -216,25 +258,29 @@ def doses_materialize(*, now: dt.datetime, horizon: dt.timedelta = DEFAULT_HORIZ
 
 
 def doses_close_missed(*, now: dt.datetime) -> dict[str, int]:
-    """Mark uncharted doses past their late limit as missed, or away if the resident was.
+    """Close uncharted doses past their late limit: missed; or away if the resident was
+    away at the dose's time (``mar.selectors.resident_was_away``); or cancelled if the
+    dose is no longer owed (its order stopped before the late limit passed).
 
-    Each missed dose notifies the facility's nurses once, in the same transaction, so
+    Only a missed dose notifies the facility's nurses, once, in the same transaction, so
     a worker that dies half-way leaves either both the status and the alerts or
     neither. Doses being charted at this instant are locked and skipped.
     """
-    resident_was_away = ResidentAbsence.objects.filter(
-        resident=OuterRef("resident"), started_at__lte=OuterRef("scheduled_at")
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=OuterRef("scheduled_at")))
     with transaction.atomic():
         overdue = list(
             ScheduledDose.objects.select_for_update(skip_locked=True, of=("self",))
-            .annotate(late_deadline=late_deadline(), was_away=Exists(resident_was_away))
+            .annotate(late_deadline=late_deadline())
+            .annotate(was_away=resident_was_away(), no_longer_owed=_is_no_longer_owed())
             .filter(status=ScheduledDose.Status.PENDING, late_deadline__lt=now)
             .select_related("resident__facility", "resident__room", "order__medication")
             .order_by("scheduled_at", "id")
         )
-        away = [dose.pk for dose in overdue if dose.was_away]
-        missed = [dose for dose in overdue if not dose.was_away]
+        cancelled = [dose.pk for dose in overdue if dose.no_longer_owed]
+        away = [dose.pk for dose in overdue if dose.was_away and not dose.no_longer_owed]
+        missed = [dose for dose in overdue if not (dose.was_away or dose.no_longer_owed)]
+        ScheduledDose.objects.filter(pk__in=cancelled).update(
+            status=ScheduledDose.Status.CANCELLED, status_changed_at=now
+        )
         ScheduledDose.objects.filter(pk__in=away).update(
             status=ScheduledDose.Status.AWAY, status_changed_at=now
         )
@@ -242,7 +288,7 @@ def doses_close_missed(*, now: dt.datetime) -> dict[str, int]:
             status=ScheduledDose.Status.MISSED, status_changed_at=now
         )
         _alert_nurses_of_missed(doses=missed, now=now)
-    return {"missed": len(missed), "away": len(away)}
+    return {"missed": len(missed), "away": len(away), "cancelled": len(cancelled)}
 
 
 def _alert_nurses_of_missed(*, doses: list[ScheduledDose], now: dt.datetime) -> None:

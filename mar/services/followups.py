@@ -23,7 +23,8 @@ from mar.models import (
     Notification,
     ScheduledDose,
 )
-from mar.services.notifications import notifications_create
+from mar.services.administrations import hold_parameter_reasons
+from mar.services.notifications import notifications_create, notifications_settle
 from mar.services.reviews import ReviewError, exception_acknowledge
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
@@ -74,7 +75,43 @@ def followup_open(*, administration: Administration, now: dt.datetime) -> Follow
             resident=administration.resident,
             after=snapshot(followup, fields=["administration", "opened_at", "due_at"]),
         )
+        _alert_nurses_of_hold(administration=administration, now=now)
     return followup
+
+
+def _alert_nurses_of_hold(*, administration: Administration, now: dt.datetime) -> None:
+    """A dose held under one of its order's hold parameters (insulin held for a glucose
+    of 64) tells every nurse of the community at once, with the vitals that were taken."""
+    order = administration.order
+    if administration.status != Administration.Status.HELD or not order.hold_parameters:
+        return
+    resident = administration.resident
+    local = administration.administered_at.astimezone(resident.facility.zone)
+    room = resident.room.number if resident.room else "no room"
+    crossed = hold_parameter_reasons(order=order, vitals=administration.vitals or {})
+    readings = administration.vitals_text
+    body = f"{order.medication} held at {local:%H:%M}: {administration.reason}"
+    if crossed:
+        body += f" ({'; '.join(crossed)})"
+    if readings:
+        body += f". Vitals: {readings}"
+    notifications_create(
+        notifications=[
+            Notification(
+                recipient_id=nurse_id,
+                facility_id=resident.facility_id,
+                kind=Notification.Kind.DOSE_HELD,
+                subject_key=f"administration:{administration.pk}",
+                title=f"Dose held (hold parameter): Room {room}, {resident.display_name}",
+                body=body + ".",
+                link=f"/review/?kind={ExceptionReview.Kind.HELD}",
+                created_at=now,
+            )
+            for nurse_id in nurses_by_facility(facility_ids={resident.facility_id}).get(
+                resident.facility_id, []
+            )
+        ]
+    )
 
 
 def followups_open_missing(*, now: dt.datetime) -> int:
@@ -178,6 +215,7 @@ def followup_complete(
     followup.done_note = note.strip()
     followup.prescriber_notified = prescriber_notified
     followup.save(update_fields=["done_at", "done_by", "done_note", "prescriber_notified"])
+    notifications_settle(subject_keys=[f"followup:{followup.pk}"], now=now)
     audit_write(
         actor=user,
         action="followup.complete",

@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 
 from mar.models import Notification
 from medtech.audit import audit_write
@@ -21,7 +22,11 @@ logger = logging.getLogger(__name__)
 
 # Kinds that also go out by e-mail. The e-mail carries no resident name or
 # medication (no PHI by mail): it says what happened and where to look.
-EMAILED_KINDS = (Notification.Kind.DOSE_MISSED, Notification.Kind.CONCERN_REPORTED)
+EMAILED_KINDS = (
+    Notification.Kind.DOSE_MISSED,
+    Notification.Kind.CONCERN_REPORTED,
+    Notification.Kind.DOSE_HELD,
+)
 
 
 class NotificationNotFound(Exception):
@@ -46,6 +51,31 @@ def notifications_create(*, notifications: list[Notification]) -> None:
     )
     new = [n for n in notifications if (n.recipient_id, n.kind, n.subject_key) not in existing]
     Notification.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+
+
+def notifications_settle(
+    *,
+    subject_keys: list[str],
+    now: dt.datetime,
+    kinds: list[str] | None = None,
+    subject_prefixes: tuple[str, ...] = (),
+) -> int:
+    """Mark the notifications about something already handled as read, for every
+    recipient: a dose charted or cancelled, a concern acknowledged, a count discrepancy
+    resolved, an exception reviewed. Charting, acknowledging and resolving services call
+    this in their transaction, so a second nurse never sees as "New" what another one
+    closed. ``kinds`` narrows it (default: every kind about those subjects). Returns how
+    many were marked. ``subject_prefixes``: subjects asked about more than once (an
+    override asked again later), each ask its own key under the prefix."""
+    if not subject_keys and not subject_prefixes:
+        return 0
+    about = Q(subject_key__in=subject_keys)
+    for prefix in subject_prefixes:
+        about |= Q(subject_key__startswith=prefix)
+    unread = Notification.objects.filter(about, read_at__isnull=True)
+    if kinds is not None:
+        unread = unread.filter(kind__in=kinds)
+    return unread.update(read_at=now)
 
 
 def notification_mark_read(*, user: User, notification_id: int, now: dt.datetime) -> Notification:

@@ -11,8 +11,9 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 
 from mar.models import Administration, ExceptionReview, ScheduledDose
-from mar.selectors import DoseState, dose_state
+from mar.selectors import DoseState, doses_with_state
 from mar.services.concerns import concern_acknowledge
+from mar.services.notifications import notifications_settle
 from medtech import permissions
 from medtech.audit import audit_write
 from residents.models import ConcernReport
@@ -46,18 +47,21 @@ NOT_GIVEN_KINDS = {
     Administration.Status.OTHER: ExceptionReview.Kind.OTHER,
 }
 
+# How the notifications about each kind of subject name it (``Notification.subject_key``).
+_SUBJECT_KEYS = {"scheduled_dose": "dose", "administration": "administration", "concern": "concern"}
+
 
 def exception_kind_for_dose(*, dose: ScheduledDose, now: dt.datetime) -> str | None:
-    """Missed or away, or None when the dose is no exception (yet)."""
-    if dose.status == ScheduledDose.Status.AWAY:
-        return ExceptionReview.Kind.AWAY
-    state = dose_state(
-        status=dose.status,
-        window_start=dose.window_start,
-        window_end=dose.window_end,
-        late_limit=dt.timedelta(minutes=dose.resident.facility.late_limit_minutes),
-        now=now,
+    """Missed, or away once its window has passed, or None when the dose is no exception
+    to acknowledge (yet): a late dose is still chartable, and stays on the list until it
+    is charted or turns missed. One query (``doses_with_state``)."""
+    state = (
+        doses_with_state(ScheduledDose.objects.filter(pk=dose.pk), now=now)
+        .values_list("state", flat=True)
+        .get()
     )
+    if state == DoseState.AWAY and dose.window_end < now:
+        return ExceptionReview.Kind.AWAY
     return ExceptionReview.Kind.MISSED if state == DoseState.MISSED else None
 
 
@@ -126,6 +130,11 @@ def exception_acknowledge(
             raise AlreadyReviewed(
                 f"Already acknowledged by {subject.acknowledged_by.signature_name}."
             )
+    if kind is None and isinstance(subject, ScheduledDose) and subject.window_end < now:
+        raise ReviewInvalid(
+            "This dose is late and can still be charted: have it charted now. It can be "
+            "acknowledged once it is charted late or turns missed."
+        )
     if kind is None:
         raise ReviewInvalid("This is not an exception: nothing to acknowledge.")
     existing = (
@@ -147,6 +156,9 @@ def exception_acknowledge(
                 reviewed_by=user,
                 reviewed_at=now,
                 **{subject_field: subject},
+            )
+            notifications_settle(
+                subject_keys=[f"{_SUBJECT_KEYS[subject_field]}:{subject.pk}"], now=now
             )
             audit_write(
                 actor=user,

@@ -70,6 +70,22 @@ def review_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@login_required
+@require_GET
+def overdue_board(request: HttpRequest) -> HttpResponse:
+    """Every cart's doses unrecorded now (window passed, nobody charted), for the nurse."""
+    permissions.require(request.user, READ, message="The overdue board is for nurses.")
+    now = timezone.now()
+    carts = selectors_nurse.overdue_board(user=request.user, now=now)
+    context = {
+        "carts": carts,
+        "total": sum(cart.count for cart in carts),
+        "several_communities": len({cart.facility.pk for cart in carts}) > 1,
+        "now": now,
+    }
+    return render(request, "nurse/overdue.html", context)
+
+
 def _back(request: HttpRequest):
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(

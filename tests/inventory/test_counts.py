@@ -34,6 +34,20 @@ def counts_for(count: ControlledCount, *quantities: str) -> dict[int, str]:
     return {line.pk: quantity for line, quantity in zip(lines, quantities, strict=True)}
 
 
+def both_count(room, *quantities: str) -> ControlledCount:
+    """A count both people signed with the same ``quantities``, one line each."""
+    count = start(room)
+    for side, secret in (("outgoing", PINS["tech"]), ("incoming", PINS["witness"])):
+        services.count_sign(
+            count=count,
+            side=side,
+            quantities=counts_for(count, *quantities),
+            secret=secret,
+            now=LATER,
+        )
+    return count
+
+
 def test_it_counts_every_controlled_package_on_the_cart_and_nothing_else(cart_with_controlled):
     room = cart_with_controlled
 
@@ -170,15 +184,7 @@ def test_two_people_who_disagree_are_a_discrepancy_even_if_one_matches_the_ledge
 
 def test_only_a_nurse_resolves_a_discrepancy_and_only_with_a_note(cart_with_controlled):
     room = cart_with_controlled
-    count = start(room)
-    for side, secret in (("outgoing", PINS["tech"]), ("incoming", PINS["witness"])):
-        services.count_sign(
-            count=count,
-            side=side,
-            quantities=counts_for(count, "18", "12"),
-            secret=secret,
-            now=LATER,
-        )
+    count = both_count(room, "18", "12")
 
     with pytest.raises(services.StockNotPermitted, match="Only a nurse"):
         services.count_resolve(count=count, by=room.admin, note="Found it", now=LATER)
@@ -238,3 +244,14 @@ def test_a_count_line_keeps_the_ledger_as_it_was_when_the_count_started(cart_wit
     )
 
     assert count.lines.get(stock_item=room.first).expected_quantity == 20
+
+
+def test_a_discrepancy_resolved_by_one_nurse_is_handled_for_the_other(cart_with_controlled):
+    room = cart_with_controlled
+    count = both_count(room, "18", "12")
+    alerts = Notification.objects.filter(kind=Notification.Kind.COUNT_DISCREPANCY)
+    assert alerts.filter(recipient=room.second_nurse, read_at__isnull=True).exists()
+
+    services.count_resolve(count=count, by=room.nurse, note="Waste found in the log", now=LATER)
+
+    assert not alerts.filter(read_at__isnull=True).exists()

@@ -248,8 +248,8 @@ def test_it_marks_an_uncharted_dose_missed_after_the_late_limit_and_alerts_nurse
 
     dose.refresh_from_db()
     assert dose.status == ScheduledDose.Status.MISSED
-    assert first == {"missed": 1, "away": 0}
-    assert second == {"missed": 0, "away": 0}
+    assert first == {"missed": 1, "away": 0, "cancelled": 0}
+    assert second == {"missed": 0, "away": 0, "cancelled": 0}
     alerts = Notification.objects.filter(kind=Notification.Kind.DOSE_MISSED)
     assert sorted(alerts.values_list("recipient_id", flat=True)) == sorted(
         [community.nurse.pk, community.second_nurse.pk]
@@ -279,7 +279,7 @@ def test_it_marks_doses_away_not_missed_while_the_resident_is_in_hospital(commun
     result = doses_close_missed(now=NOW + dt.timedelta(hours=5))
 
     dose.refresh_from_db()
-    assert result == {"missed": 0, "away": 1}
+    assert result == {"missed": 0, "away": 1, "cancelled": 0}
     assert dose.status == ScheduledDose.Status.AWAY
     assert not Notification.objects.filter(kind=Notification.Kind.DOSE_MISSED).exists()
 
@@ -309,6 +309,7 @@ def test_it_names_a_dose_state_from_its_window_and_the_clock(
         window_end=dose.window_end,
         late_limit=dt.timedelta(minutes=community.facility.late_limit_minutes),
         now=now,
+        is_away=False,
     )
     in_sql = doses_with_state(ScheduledDose.objects.filter(pk=dose.pk), now=now).get().state
 

@@ -149,8 +149,9 @@ def dose_at(order: Order, at: dt.datetime):
 def build_charted_month(*, facility=None, last_name: str = "Whitfield") -> ChartedMonth:
     """Margaret Whitfield's November, charted through the real services:
 
-    - Nov 3: lisinopril 08:00 given by MS; metformin 08:00 refused (DB), 20:00 given late
-      (DB, at 21:30); acetaminophen PRN at 14:00 (MS), followed up as effective (RH).
+    - Nov 3: lisinopril 08:00 given by MS (BP 128/78, pulse 72); metformin 08:00 refused
+      (DB), 20:00 given late (DB, at 21:30); acetaminophen PRN at 14:00 (MS), followed up
+      as effective (RH).
     - Nov 4: metformin 08:00 held (MS, blood glucose 62); lisinopril 08:00 given (MS) then
       marked entered in error by the nurse (so still pending: missed by Nov 20); metformin
       20:00 never charted (closed as missed by the job).
@@ -196,7 +197,12 @@ def build_charted_month(*, facility=None, last_name: str = "Whitfield") -> Chart
     )
 
     doses_materialize(now=local(3, 6))
-    chart(dose_at(lisinopril, local(3, 8)), user=staff.maria, at=local(3, 8, 5))
+    chart(
+        dose_at(lisinopril, local(3, 8)),
+        user=staff.maria,
+        at=local(3, 8, 5),
+        vitals={"systolic": "128", "diastolic": "78", "pulse": "72"},
+    )
     chart(dose_at(metformin, local(3, 8)), user=staff.darnell, at=local(3, 8), status="refused")
     chart(dose_at(metformin, local(3, 20)), user=staff.darnell, at=local(3, 21, 30))
     prn = charting.administration_record(
@@ -217,6 +223,7 @@ def build_charted_month(*, facility=None, last_name: str = "Whitfield") -> Chart
         at=local(4, 8),
         status="held",
         reason="Blood glucose 62",
+        vitals={"blood_glucose": "62"},
     )
     in_error = chart(dose_at(lisinopril, local(4, 8)), user=staff.maria, at=local(4, 8, 10))
     charting.administration_mark_entered_in_error(
@@ -427,6 +434,14 @@ def test_it_lists_not_given_doses_missed_doses_and_amendments_on_the_notes_page(
     assert "Entered in error" in notes
     assert "Charted for the wrong resident" in notes
     assert "Rebecca Hall, RN" in notes
+
+
+def test_it_lists_the_vitals_taken_before_doses_on_the_notes_page(printed):
+    text = "\n".join(printed.whitfield_pages)
+    notes = text[text.index("Vitals taken before doses") :]
+
+    assert "11/03 08:05 Lisinopril 10 mg tablet Given BP 128/78, Pulse 72 MS" in notes
+    assert "11/04 08:00 Metformin 10 mg tablet Held Glucose 62 mg/dL MS" in notes
 
 
 def test_it_shows_the_code_legend(printed):

@@ -179,3 +179,20 @@ def test_it_lets_only_a_nurse_amend(client, ward):
     assert tech.status_code == 403
     assert other.status_code == 404
     assert not Amendment.objects.exists()
+
+
+def test_it_shows_the_vitals_taken_before_a_dose_on_the_record_and_the_administration(client, ward):
+    ward.materialize(days=1)
+    dose = ward.orders[0].doses.order_by("scheduled_at").first()
+    record = ward.chart(
+        dose, vitals={"systolic": "128", "diastolic": "78", "pulse": "72", "blood_glucose": "64"}
+    )
+    client.force_login(ward.nurse)
+
+    grid = client.get(record_url(ward.residents[0])).content.decode()
+    detail = client.get(reverse("mar:administration_detail", args=[record.public_id]))
+
+    assert "BP 128/78, Pulse 72, Glucose 64 mg/dL" in grid
+    assert 'data-testid="cell-vitals"' in grid
+    assert "Vitals before the dose" in detail.content.decode()
+    assert "BP 128/78, Pulse 72, Glucose 64 mg/dL" in detail.content.decode()

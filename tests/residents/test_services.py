@@ -407,7 +407,9 @@ def test_it_adds_units_carts_and_rooms_and_assigns_a_room_to_a_cart(community):
         )
 
 
-def test_it_shows_doses_of_an_absence_as_away_before_the_closing_job_has_run(community):
+def test_it_shows_doses_of_an_absence_as_away_before_the_closing_job_has_run_due_ones_too(
+    community,
+):
     from residents.selectors import resident_stay
 
     resident = admit(community)
@@ -423,4 +425,4 @@ def test_it_shows_doses_of_an_absence_as_away_before_the_closing_job_has_run(com
     states = {
         f"{row.dose.scheduled_at.astimezone(zone):%H:%M}": row.state for row in stay.recent_doses
     }
-    assert states == {"00:00": "away", "03:00": "away", "06:00": "due"}
+    assert states == {"00:00": "away", "03:00": "away", "06:00": "away"}

@@ -152,6 +152,7 @@ ROUTES: dict[str, Route] = {
     "mar:resident_record": Route(Area.EXCEPTIONS_READ, args={"resident_id": "resident"}),
     "mar:administration_detail": Route(Area.EXCEPTIONS_READ, args={"record_id": "record"}),
     "mar:review": Route(Area.EXCEPTIONS_READ),
+    "mar:overdue_board": Route(Area.EXCEPTIONS_READ),
     "mar:review_acknowledge": Route(Area.EXCEPTION_ACK, method="post", ok=302),
     "mar:followup_done": Route(
         Area.EXCEPTION_ACK, method="post", args={"followup_id": "followup"}, ok=302
