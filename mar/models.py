@@ -381,7 +381,8 @@ class Administration(models.Model):
     )
     override_reason = models.TextField(blank=True, help_text="Nurse override, e.g. early dose.")
     is_entered_in_error = models.BooleanField(default=False)
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    # Unique per person (the constraint below): one user's key never meets another's.
+    idempotency_key = models.CharField(max_length=100)
     request_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -425,6 +426,10 @@ class Administration(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(idempotency_key=""), name="administration_idempotency_key"
+            ),
+            models.UniqueConstraint(
+                fields=["administered_by", "idempotency_key"],
+                name="administration_idempotency_key_per_user",
             ),
         ]
         indexes = [

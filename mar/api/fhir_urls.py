@@ -28,5 +28,5 @@ urlpatterns = [
         fhir.MedicationAdministrationView.as_view(),
         name="MedicationAdministration",
     ),
-    re_path(r"^.*$", fhir.not_found),
+    re_path(r"(?s)^.*$", fhir.not_found),
 ]

@@ -199,10 +199,12 @@ def _lock_order(order_id: int) -> Order:
     )
 
 
-def _replay(*, key: str, fingerprint: str) -> ChartResult | None:
+def _replay(*, user: User, key: str, fingerprint: str) -> ChartResult | None:
+    """The record this user's key made, if any: keys are scoped to the person who charts
+    (another user's same key is another request)."""
     existing = (
         Administration.objects.select_related("administered_by", "resident__facility")
-        .filter(idempotency_key=key)
+        .filter(administered_by=user, idempotency_key=key)
         .first()
     )
     if existing is None:
@@ -300,7 +302,7 @@ def administration_record(
             return result
     except IntegrityError as error:
         # Two requests with one key raced past the replay check: the first one won.
-        if replay := _replay(key=key, fingerprint=fingerprint):
+        if replay := _replay(user=user, key=key, fingerprint=fingerprint):
             return replay
         raise ChartingInvalid(f"The record could not be saved: {error}") from error
 
@@ -341,14 +343,14 @@ def _record(
                 .first()
             )
         if existing is not None:
-            if existing.idempotency_key == key:
-                return _replay(key=key, fingerprint=fingerprint)
+            if existing.idempotency_key == key and existing.administered_by_id == user.pk:
+                return _replay(user=user, key=key, fingerprint=fingerprint)
             raise DoseAlreadyCharted(existing)
         order = dose.order
     else:
         dose = None
         order = _lock_order(order.pk)
-        if replay := _replay(key=key, fingerprint=fingerprint):
+        if replay := _replay(user=user, key=key, fingerprint=fingerprint):
             return replay
     # The dose's lock query loaded its resident and facility (the order's, for PRN).
     resident = dose.resident if dose is not None else order.resident
