@@ -76,5 +76,5 @@ urlpatterns = [
         name="docs",
     ),
     path("v1/", include(v1)),
-    re_path(r"(?s)^.*$", views.not_found),
+    re_path(r"^[\s\S]*$", views.not_found),
 ]
