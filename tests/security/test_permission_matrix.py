@@ -95,6 +95,7 @@ ROUTES: dict[str, Route] = {
     "api:token": Route(None, method="post", ok=400, api=True),
     "api:?": Route(None, args={"": "no/such/thing/"}, ok=404, api=True),
     "fhir:?": Route(None, args={"": "Observation/1"}, ok=404, api=True),
+    "fhir:metadata": Route(None, api=True),  # the CapabilityStatement, open as FHIR expects
     "manifest": Route(None),
     "service_worker": Route(None),
     # --- Every signed-in user, their own things -----------------------------------------
