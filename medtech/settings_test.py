@@ -8,7 +8,7 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 from medtech.settings import *  # noqa: F403
-from medtech.settings import CACHES, REDIS_URL
+from medtech.settings import CACHES, REDIS_URL, REST_KNOX
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
@@ -21,6 +21,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # (tests/security/test_auth_session.py), which turn it on with production's values.
 SESSION_IDLE_TIMEOUT = None
 SESSION_ABSOLUTE_TIMEOUT = None
+# The same for API tokens: tests/api/test_auth.py turns their expiry on with production's.
+REST_KNOX = {**REST_KNOX, "TOKEN_TTL": None, "AUTO_REFRESH": False}
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 # MEDTECH_TEST_REDIS_DB picks the database outright (several checkouts sharing one server).

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from knox.models import AbstractAuthToken
 
 # Usernames that name a role or a device, not a person (compared without case). Such an
 # account may exist only marked shared, and a shared account never charts or signs.
@@ -144,3 +145,15 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number} ({self.state}) until {self.expires_on}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token of one device (django-rest-knox; see ``staff.tokens``): only its digest
+    is stored, it expires, and it ends when the password it was issued under changes."""
+
+    password_check = models.CharField(
+        max_length=64, editable=False, help_text="Keyed digest of the password hash at issue."
+    )
+
+    def __str__(self) -> str:
+        return f"API token of {self.user} since {self.created:%Y-%m-%d %H:%M}"

@@ -435,6 +435,7 @@ class AcknowledgeIn(serializers.Serializer):
 
 class TokenOut(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
 
 
 class StaffOut(serializers.Serializer):

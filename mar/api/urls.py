@@ -12,6 +12,8 @@ SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 v1 = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout_all"),
     path("residents/", views.ResidentListView.as_view(), name="residents"),
     path("residents/<uuid:id>/", views.ResidentDetailView.as_view(), name="resident"),
     path("residents/<uuid:id>/mar.pdf", views.ResidentMarView.as_view(), name="resident_mar"),

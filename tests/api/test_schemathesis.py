@@ -24,7 +24,6 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mar.services import administrations as charting
@@ -32,7 +31,7 @@ from mar.services import concerns
 from residents.models import ConcernReport
 from staff.models import Certification
 from tests.api.conftest import AT, due_dose, prn_order, stocked_order
-from tests.factories import CertificationFactory
+from tests.factories import CertificationFactory, api_token
 
 MAX_EXAMPLES = 8
 # The coverage phase walks every boundary of every parameter: with its invalid cases too
@@ -86,7 +85,7 @@ def records(community) -> dict[str, list[str]]:
 
 @pytest.fixture
 def token(community) -> str:
-    return Token.objects.create(user=community.nurse).key
+    return api_token(community.nurse)
 
 
 @pytest.fixture

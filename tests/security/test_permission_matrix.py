@@ -93,6 +93,8 @@ ROUTES: dict[str, Route] = {
     "api:schema": Route(None, api=True),
     "api:docs": Route(None, api=True),
     "api:token": Route(None, method="post", ok=400, api=True),
+    # Ends the token it is sent with: a session has none to end.
+    "api:logout": Route(None, method="post", ok=401, api=True),
     "api:?": Route(None, args={"": "no/such/thing/"}, ok=404, api=True),
     "fhir:?": Route(None, args={"": "Observation/1"}, ok=404, api=True),
     "fhir:metadata": Route(None, api=True),  # the CapabilityStatement, open as FHIR expects
@@ -102,6 +104,7 @@ ROUTES: dict[str, Route] = {
     "home": Route(Area.MED_PASS),
     "logout": Route(None, method="post", ok=302),
     "staff:pin": Route(Area.TABLET),
+    "api:logout_all": Route(Area.TABLET, method="post", ok=204, api=True),
     "staff:lock": Route(Area.TABLET, method="post", ok=302),
     "staff:unlock": Route(None, method="post", ok=400),  # the lock screen's PIN switch
     "mar:notifications": Route(Area.NOTIFICATIONS),
