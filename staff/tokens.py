@@ -24,6 +24,7 @@ from django.utils.crypto import salted_hmac
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.settings import knox_settings
 from rest_framework import exceptions
 
 from medtech.audit import audit_auth
@@ -99,5 +100,5 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return build_bearer_security_scheme_object(
-            header_name="Authorization", token_prefix="Token"
+            header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX
         )

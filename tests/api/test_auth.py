@@ -99,13 +99,33 @@ def test_malformed_json_answers_400(api_as, community):
     assert "JSON parse error" in response.json()["detail"]
 
 
-def test_the_schema_and_its_docs_are_served(client):
+def test_the_schema_and_its_docs_are_for_signed_in_people(client, community):
+    anonymous_schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    anonymous_docs = client.get("/api/docs/")
+    client.force_login(community.tech)
+
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     docs = client.get("/api/docs/")
 
+    assert anonymous_schema.status_code == 401
+    assert anonymous_docs.status_code == 302
+    assert anonymous_docs["Location"].startswith(reverse("login"))
     assert schema.status_code == 200
     assert "/api/v1/administrations/" in schema.json()["paths"]
     assert docs.status_code == 200
+
+
+def test_swagger_ui_comes_from_the_app_under_the_apps_own_csp(client, community):
+    client.force_login(community.tech)
+
+    docs = client.get("/api/docs/")
+    login = client.get(reverse("login"))
+
+    page = docs.content.decode()
+    assert "cdn" not in page and "jsdelivr" not in page
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert docs["Content-Security-Policy"] == login["Content-Security-Policy"]
+    assert "https:" not in docs["Content-Security-Policy"]
 
 
 def sign_in(client, user: User) -> dict:

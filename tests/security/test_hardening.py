@@ -18,6 +18,7 @@ import yaml
 from django.conf import settings
 
 from medtech.celery import app
+from tests.factories import UserFactory
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ("mar", "inventory", "residents", "staff", "medtech")
@@ -215,6 +216,7 @@ def test_every_call_that_enqueues_a_task_passes_ids():
 
 @pytest.mark.django_db
 def test_the_api_docs_run_without_inline_script(client):
+    client.force_login(UserFactory())
     page = client.get("/api/docs/")
     script = client.get("/api/docs/?script=")
     policy = page["Content-Security-Policy"]

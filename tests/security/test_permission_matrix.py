@@ -43,7 +43,7 @@ EXCLUDED_NAMESPACES = {"admin"}  # the Django admin's own views; static files ar
 class Route:
     """How to call one URL pattern and what a permitted caller gets.
 
-    ``area``: the matrix area, or None for URLs open to anyone (sign-in, health, docs).
+    ``area``: the matrix area, or None for URLs open to anyone (sign-in, health).
     ``args``: URL kwarg -> attribute of the ``World`` (a record of community A, whose
     ``public_id`` is used), or a function of (world, caller) for per-caller ids, or a
     plain string. ``ok``: the status a permitted caller gets; a dict gives it per role.
@@ -90,8 +90,6 @@ ROUTES: dict[str, Route] = {
     # --- Open to anyone -----------------------------------------------------------------
     "login": Route(None),
     "healthz": Route(None),
-    "api:schema": Route(None, api=True),
-    "api:docs": Route(None, api=True),
     "api:token": Route(None, method="post", ok=400, api=True),
     # Ends the token it is sent with: a session has none to end.
     "api:logout": Route(None, method="post", ok=401, api=True),
@@ -105,6 +103,9 @@ ROUTES: dict[str, Route] = {
     "logout": Route(None, method="post", ok=302),
     "staff:pin": Route(Area.TABLET),
     "api:logout_all": Route(Area.TABLET, method="post", ok=204, api=True),
+    # The API's schema and Swagger UI: any signed-in person (the UI is a page: sign-in).
+    "api:schema": Route(Area.RECORDS_READ, api=True),
+    "api:docs": Route(Area.RECORDS_READ),
     "staff:lock": Route(Area.TABLET, method="post", ok=302),
     "staff:unlock": Route(None, method="post", ok=400),  # the lock screen's PIN switch
     "mar:notifications": Route(Area.NOTIFICATIONS),
