@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from medtech.admin_scope import FacilityScopedAdmin
+from medtech.admin_scope import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from residents.models import (
     Allergy,
     ConcernReport,
@@ -14,14 +14,14 @@ from residents.models import (
 )
 
 
-class MedPassTimeInline(admin.TabularInline):
+# Pass times drive every schedule and units hold rooms: changed on the community's settings
+# screen (/residents/settings/), through its services.
+class MedPassTimeInline(ReadOnlyInline):
     model = MedPassTime
-    extra = 0
 
 
-class UnitInline(admin.TabularInline):
+class UnitInline(ReadOnlyInline):
     model = Unit
-    extra = 0
 
 
 @admin.register(Facility)
@@ -51,32 +51,29 @@ class RoomAdmin(FacilityScopedAdmin, admin.ModelAdmin):
     ordering = ["facility", "number", "id"]
 
 
-class AllergyInline(admin.TabularInline):
+class AllergyInline(ReadOnlyInline):
     model = Allergy
-    extra = 0
-    can_delete = False
 
 
-class DiagnosisInline(admin.TabularInline):
+class DiagnosisInline(ReadOnlyInline):
     model = Diagnosis
-    extra = 0
-    can_delete = False
 
 
+# Residents, their allergies, diagnoses, absences and concern reports: read-only here; the
+# admin screens (/residents/) and the nurse's record change them through their services.
 @admin.register(Resident)
-class ResidentAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+class ResidentAdmin(ReadOnlyAdmin):
     facility_paths = ("facility",)
     list_display = ["last_name", "first_name", "room", "facility", "status", "code_status"]
     list_filter = ["facility", "status", "code_status"]
     search_fields = ["last_name", "first_name", "preferred_name", "room__number"]
     ordering = ["facility", "last_name", "first_name", "id"]
     list_select_related = ["room", "facility"]
-    autocomplete_fields = ["room"]
     inlines = [AllergyInline, DiagnosisInline]
 
 
 @admin.register(ResidentAbsence)
-class ResidentAbsenceAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+class ResidentAbsenceAdmin(ReadOnlyAdmin):
     facility_paths = ("resident__facility",)
     list_display = ["resident", "kind", "started_at", "expected_return_on", "ended_at"]
     list_filter = ["kind"]
@@ -85,12 +82,9 @@ class ResidentAbsenceAdmin(FacilityScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(ConcernReport)
-class ConcernReportAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+class ConcernReportAdmin(ReadOnlyAdmin):
     facility_paths = ("resident__facility",)
     list_display = ["resident", "kind", "reported_by", "reported_at", "acknowledged_at"]
     list_filter = ["kind"]
     ordering = ["-reported_at", "id"]
     raw_id_fields = ["resident", "administration", "reported_by", "acknowledged_by"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
