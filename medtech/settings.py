@@ -319,6 +319,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # OAS 3.0.3 read strictly: nullable nested objects, 405/406/415 (mar.api.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mar.api.openapi.nullable_references",
+        "mar.api.openapi.transport_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AdministrationStatusEnum": "mar.models.Administration.Status",
         "OrderStatusEnum": "mar.models.Order.Status",

@@ -497,6 +497,10 @@ class FhirView(APIView):
     def get_exception_handler(self):
         return fhir_exception_handler
 
+    def options(self, request: Request, *args, **kwargs) -> Response:
+        """204 with ``Allow`` (added by DRF): what is served is in /fhir/r4/metadata."""
+        return Response(status=204)
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"

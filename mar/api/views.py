@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory import services as stock
-from mar.api import selectors
+from mar.api import openapi, selectors
 from mar.api import serializers as s
 from mar.api.exceptions import IdempotencyKeyMissing, ReferenceNotFound
 from mar.api.pagination import Pagination
@@ -71,7 +71,11 @@ class ApiView(GenericAPIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = Pagination
-    metadata_class = None  # OPTIONS: 405; the schema at /api/schema/ describes everything
+    metadata_class = None  # the schema at /api/schema/ describes everything
+
+    def options(self, request: Request, *args, **kwargs) -> Response:
+        """204 with ``Allow`` (added by DRF): the methods this path takes."""
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -469,7 +473,7 @@ class AdministrationListView(ApiView):
 
     @extend_schema(
         operation_id="administrations_create",
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, *openapi.OFFLINE_HEADERS],
         request=s.AdministrationIn,
         responses={
             201: OpenApiResponse(s.AdministrationOut, description="Charted."),

@@ -89,9 +89,10 @@ def token(community) -> str:
 
 
 @pytest.fixture
-def api_schema(db, request):
-    """The schema, loaded through the WSGI app. As in Django's test client, requests do
-    not close the database connection when they finish: it holds the test's transaction."""
+def api_schema(db, request, token):
+    """The schema, loaded through the WSGI app (as a signed-in nurse: the schema is for
+    signed-in people). As in Django's test client, requests do not close the database
+    connection when they finish: it holds the test's transaction."""
     if not hasattr(request.node, "_nodeid"):
         # schemathesis 4.32's lazy schemas read pytest < 9's private ``Node._nodeid``.
         request.node._nodeid = request.node.nodeid
@@ -99,7 +100,10 @@ def api_schema(db, request):
     signals.request_finished.disconnect(close_old_connections)
     try:
         yield schemathesis.openapi.from_wsgi(
-            "/api/schema/", get_wsgi_application(), config=schemathesis.Config.from_dict(CONFIG)
+            "/api/schema/",
+            get_wsgi_application(),
+            config=schemathesis.Config.from_dict(CONFIG),
+            headers={"Authorization": f"Token {token}"},
         )
     finally:
         signals.request_started.connect(close_old_connections)
