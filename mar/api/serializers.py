@@ -597,6 +597,10 @@ class AdministrationOut(serializers.Serializer):
     is_late = serializers.BooleanField()
     is_late_entry = serializers.BooleanField()
     is_entered_in_error = serializers.BooleanField()
+    source = serializers.CharField(
+        help_text="How it arrived: tablet, api, offline (a tablet's offline queue); "
+        "blank before sources were recorded.",
+    )
     amendments = serializers.SerializerMethodField()
     effectiveness = serializers.SerializerMethodField()
 

@@ -33,7 +33,7 @@ from mar.api import openapi, selectors
 from mar.api import serializers as s
 from mar.api.exceptions import IdempotencyKeyMissing, ReferenceNotFound
 from mar.api.pagination import Pagination
-from mar.models import Amendment, Medication
+from mar.models import Administration, Amendment, Medication
 from mar.printing_selectors import Month, can_print_records
 from mar.services import administrations as charting
 from mar.services import orders as order_services
@@ -527,6 +527,7 @@ class AdministrationListView(ApiView):
             vitals=data["vitals"],
             prn_reason=data["prn_reason"],
             witness=witness,
+            source=Administration.Source.API,
         )
         return Response(
             record_out(request, result),

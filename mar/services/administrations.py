@@ -233,8 +233,12 @@ def administration_record(
     override_by: User | None = None,
     override_reason: str = "",
     scanned_code: str = "",
+    source: str = Administration.Source.TABLET,
 ) -> ChartResult:
     """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``).
+
+    ``source``: how the request came (the tablet's page, the API, a tablet's offline
+    queue), kept on the record and shown to the nurse.
 
     ``scanned_code``, when given, must be the medication's NDC or the order's Rx
     number (scan-to-verify); a mismatch stops with ``ScanMismatch``.
@@ -296,6 +300,7 @@ def administration_record(
                 witness=witness,
                 override_by=override_by,
                 override_reason=override_reason.strip(),
+                source=source,
             )
             if result.created:
                 _audit_and_seal(result.administration, user=user, now=now)
@@ -324,6 +329,7 @@ def _record(
     witness: User | None,
     override_by: User | None,
     override_reason: str,
+    source: str,
 ) -> ChartResult:
     if scheduled_dose is not None:
         dose = (
@@ -402,6 +408,7 @@ def _record(
         override_reason=_override_text(override_by, override_reason),
         idempotency_key=key,
         request_fingerprint=fingerprint,
+        source=source,
     )
     if given:
         try:

@@ -12,8 +12,11 @@ import pytest
 from openapi_schema_validator import OAS30StrictValidator
 from openapi_spec_validator import validate as validate_spec
 
+from inventory.services import cart_assignment_start
 from mar.services import administrations as charting
+from staff.services import user_set_pin
 from tests.api.conftest import AT, due_dose, prn_order, stocked_order
+from tests.api.test_orders import new_order
 from tests.factories import DEMO_PASSWORD, MedicationFactory
 
 V1 = "/api/v1"
@@ -92,21 +95,12 @@ def test_real_answers_conform_strictly_nulls_and_errors_included(spec, api_as, c
     tech, nurse = api_as(community.tech), api_as(community.nurse)
     order = stocked_order(community)
     prn = prn_order(community, medication=MedicationFactory(dea_schedule="IV"))
-    pending = api_as(community.nurse).post(
-        f"{V1}/orders/",
-        {
-            "resident": str(community.resident.public_id),
-            "medication": str(community.medication.public_id),
-            "dose_amount": 1,
-            "dose_unit": "tablet",
-            "route": "oral",
-            "frequency": "times_of_day",
-            "administration_times": ["20:00"],
-            "starts_at": AT.isoformat(),
-            "prescriber": "Dr. Ana Ortiz",
-        },
-        format="json",
+    pending = nurse.post(
+        f"{V1}/orders/", new_order(community, administration_times=["20:00"]), format="json"
     )
+    cart_assignment_start(cart=community.cart, user=community.tech, now=AT)
+    cart_assignment_start(cart=community.cart, user=community.nurse, now=AT)
+    user_set_pin(user=community.nurse, pin="482613", password=DEMO_PASSWORD)
     verified = api_as(community.second_nurse).post(f"{V1}/orders/{pending.json()['id']}/verify/")
     verified_order = stocked_order(community)
     refused = charting.administration_record(
@@ -224,6 +218,11 @@ def test_real_answers_conform_strictly_nulls_and_errors_included(spec, api_as, c
         ("get", f"{V1}/administrations/{{id}}/", nurse.get(f"{V1}/administrations/{record}/")),
         ("get", f"{V1}/exceptions/", nurse.get(f"{V1}/exceptions/", {"status": "all"})),
         ("get", f"{V1}/stock/", nurse.get(f"{V1}/stock/")),
+        (
+            "get",
+            f"{V1}/offline/carts/{{id}}/",
+            tech.get(f"{V1}/offline/carts/{community.cart.public_id}/"),
+        ),
         ("get", f"{V1}/stock/{{id}}/", nurse.get(f"{V1}/stock/{item.public_id}/")),
         (
             "get",

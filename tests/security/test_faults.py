@@ -56,7 +56,7 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
     cache.set("proof", "cached")
     assert (healthy.status_code, cache.get("proof")) == (200, "cached")
     tech, nurse = world.users["med_tech"], world.users["nurse"]
-    user_set_pin(user=tech, pin="4826", password=DEMO_PASSWORD)
+    user_set_pin(user=tech, pin="482613", password=DEMO_PASSWORD)
     token = api_token(tech)
     second_dose = stocked_order(world.resident, world.cart).doses.order_by("scheduled_at").first()
     printing.community_month_fail(job_id=world.job.pk, error="paper jam", now=AT)
@@ -88,7 +88,7 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
         )
     browser("post", reverse("staff:lock"))
     unlocked = browser(
-        "post", reverse("staff:unlock"), data={"user": str(tech.public_id), "pin": "4826"}
+        "post", reverse("staff:unlock"), data={"user": str(tech.public_id), "pin": "482613"}
     )
     api = Calls(Client(HTTP_AUTHORIZATION=f"Token {token}"))
     with django_capture_on_commit_callbacks(execute=True):
