@@ -79,12 +79,12 @@ X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp 4): only the app's own scripts, styles and
 # connections; no inline script, style or event handler anywhere (templates/ has none;
 # tests/browser/test_csp.py watches for violations). Photos may be data: or blob: URLs.
-# 'wasm-unsafe-eval' lets the app's own scripts compile WebAssembly (the offline PIN
-# check's Argon2id, static/vendor/); it allows no eval of JavaScript.
+# The med pass pages and the lock screen add 'wasm-unsafe-eval' for the offline PIN check's
+# Argon2id (medtech.csp.allow_webassembly).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'"],

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 from django.conf import settings
+from django.urls import reverse
 
 from medtech.celery import app
-from tests.factories import UserFactory
+from tests.factories import MedCartFactory, UserFactory
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ("mar", "inventory", "residents", "staff", "medtech")
@@ -123,6 +124,34 @@ def test_every_page_carries_a_csp_without_unsafe_inline_or_eval(client):
     assert directives["connect-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["form-action"] == "'self'"
+
+
+@pytest.mark.django_db
+def test_only_the_offline_pin_switchs_pages_may_compile_webassembly(client):
+    cart = MedCartFactory()
+    client.force_login(UserFactory(facility=cart.facility))
+
+    pages = {
+        "cart's pass": client.get(reverse("mar:pass_cart", args=[cart.public_id])),
+        "lock screen": client.get(reverse("staff:lock")),
+        "home": client.get(reverse("home")),
+        "API docs": client.get(reverse("api:docs")),
+    }
+
+    script_src = {
+        name: next(
+            part.strip()
+            for part in page["Content-Security-Policy"].split(";")
+            if part.strip().startswith("script-src")
+        )
+        for name, page in pages.items()
+    }
+    assert script_src == {
+        "cart's pass": "script-src 'self' 'wasm-unsafe-eval'",
+        "lock screen": "script-src 'self' 'wasm-unsafe-eval'",
+        "home": "script-src 'self'",
+        "API docs": "script-src 'self'",
+    }
 
 
 INLINE = re.compile(

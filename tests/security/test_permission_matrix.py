@@ -283,7 +283,13 @@ ROUTES: dict[str, Route] = {
     "api:stock_transactions": Route(
         Area.STOCK_HANDLE, method="post", args={"id": "item"}, ok=400, api=True
     ),
-    "api:offline_bundle": Route(Area.MED_PASS, args={"id": "cart"}, api=True),
+    # Only for who has taken the cart (the world's med tech): its residents and PIN verifiers.
+    "api:offline_bundle": Route(
+        Area.MED_PASS,
+        args={"id": "cart"},
+        ok={"med_tech": 200, "nurse": 403, "administrator": 403},
+        api=True,
+    ),
     # --- FHIR ---------------------------------------------------------------------------
     "fhir:Patient": Route(Area.RECORDS_READ, args={"id": "resident"}, api=True),
     "fhir:MedicationRequest-search": Route(
