@@ -9,8 +9,7 @@ from inventory.models import (
     StockItem,
     StockTransaction,
 )
-from mar.admin import ReadOnlyAdmin
-from medtech.admin_scope import FacilityScopedAdmin
+from medtech.admin_scope import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(MedCart)
@@ -29,17 +28,9 @@ class CartAssignmentAdmin(ReadOnlyAdmin):
     ordering = ["-started_at", "id"]
 
 
-class StockTransactionInline(admin.TabularInline):
+class StockTransactionInline(ReadOnlyInline):
     model = StockTransaction
     fk_name = "stock_item"
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(StockItem)
@@ -61,16 +52,8 @@ class StockTransactionAdmin(ReadOnlyAdmin):
     ordering = ["-created_at", "id"]
 
 
-class ControlledCountLineInline(admin.TabularInline):
+class ControlledCountLineInline(ReadOnlyInline):
     model = ControlledCountLine
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ControlledCount)

@@ -1,7 +1,9 @@
 """Back-office views. Legal records (administrations, amendments, effectiveness checks,
 their chain seals) are read-only here: corrections go through the amendment service, never
 an edit in the admin; the database refuses UPDATE and DELETE on them anyway
-(``medtech.triggers``)."""
+(``medtech.triggers``). The catalog, orders and doses are read-only too: order entry,
+verification and status changes have their services and screens
+(``medtech.admin_scope``)."""
 
 from django.contrib import admin
 
@@ -16,22 +18,13 @@ from mar.models import (
     RecordSeal,
     ScheduledDose,
 )
-from medtech.admin_scope import FacilityScopedAdmin
+from medtech.admin_scope import ReadOnlyAdmin, ReadOnlyInline
 
 
-class ReadOnlyAdmin(FacilityScopedAdmin, admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
+# The catalog is shared by every community: a rename here would rewrite every MAR that
+# lists the medication. A new medication comes with an order (medication_create).
 @admin.register(Medication)
-class MedicationAdmin(admin.ModelAdmin):
+class MedicationAdmin(ReadOnlyAdmin):
     list_display = ["generic_name", "brand_name", "strength", "form", "dea_schedule", "ndc"]
     list_filter = ["form", "dea_schedule", "is_high_alert", "is_time_critical"]
     search_fields = ["generic_name", "brand_name", "ndc"]
@@ -58,16 +51,8 @@ class ScheduledDoseAdmin(ReadOnlyAdmin):
     ordering = ["scheduled_at", "id"]
 
 
-class AmendmentInline(admin.TabularInline):
+class AmendmentInline(ReadOnlyInline):
     model = Amendment
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Administration)

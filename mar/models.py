@@ -571,6 +571,13 @@ class Administration(models.Model):
 
     NOT_GIVEN = ("refused", "held", "not_available", "away", "asleep", "other")
 
+    class Source(models.TextChoices):
+        """How the record arrived (blank: charted before sources were recorded)."""
+
+        TABLET = "tablet", "Tablet page"
+        API = "api", "API"
+        OFFLINE = "offline", "Charted offline, synced later"
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     scheduled_dose = models.ForeignKey(
         ScheduledDose,
@@ -617,7 +624,9 @@ class Administration(models.Model):
         help_text="Why a dose given where scanning is required was not scanned.",
     )
     is_entered_in_error = models.BooleanField(default=False)
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    # Unique per person (the constraint below): one user's key never meets another's.
+    idempotency_key = models.CharField(max_length=100)
+    source = models.CharField(max_length=8, choices=Source.choices, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
@@ -661,6 +670,14 @@ class Administration(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(idempotency_key=""), name="administration_idempotency_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["", "tablet", "api", "offline"]),
+                name="administration_source_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["administered_by", "idempotency_key"],
+                name="administration_idempotency_key_per_user",
             ),
         ]
         indexes = [

@@ -28,29 +28,39 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
+def cart_is_taken_by(*, user: User, cart: MedCart) -> bool:
+    """Whether ``user`` has taken ``cart`` (on duty for it until they hand it over): only
+    then does their tablet get the cart's offline bundle."""
+    return CartAssignment.objects.filter(cart=cart, user=user, ended_at__isnull=True).exists()
+
+
 def _staff(*, cart: MedCart) -> list[dict[str, Any]]:
-    """Verifiers for the offline PIN switch: only the people of this cart's community
-    (members, or on duty for the cart), and only those who set a PIN since offline
-    charting came (the verifier is made when the PIN is set)."""
-    on_duty = CartAssignment.objects.filter(cart=cart, ended_at__isnull=True).values("user_id")
+    """Verifiers for the offline PIN switch: only the people on duty for this cart now,
+    and only with an Argon2id verifier (made when they set a PIN of 6 digits or more)."""
     people = (
-        User.objects.filter(is_active=True)
-        .filter(memberships__facility_id=cart.facility_id)
+        User.objects.filter(
+            is_active=True,
+            cart_assignments__cart=cart,
+            cart_assignments__ended_at__isnull=True,
+            memberships__facility_id=cart.facility_id,
+            pin_offline_memory_kib__gt=0,
+        )
         .exclude(pin_offline_verifier="")
         .distinct()
         .order_by("last_name", "first_name", "id")
     )
-    on_duty_ids = set(on_duty.values_list("user_id", flat=True))
     return [
         {
             "id": str(person.public_id),
             "name": person.get_full_name() or person.username,
             "initials": person.initials,
             "role": person.get_role_display(),
-            "on_duty": person.pk in on_duty_ids,
             "pin": {
+                "algorithm": "argon2id",
                 "salt": person.pin_offline_salt,
                 "iterations": person.pin_offline_iterations,
+                "memory_kib": person.pin_offline_memory_kib,
+                "parallelism": 1,
                 "verifier": person.pin_offline_verifier,
             },
         }

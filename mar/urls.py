@@ -1,6 +1,7 @@
 from django.urls import path
 
 from mar.views import concerns, medpass, notifications, orders, printing, record, reports, review
+from medtech.csp import allow_webassembly
 
 app_name = "mar"
 
@@ -25,9 +26,13 @@ urlpatterns = [
     ),
     path("pass/", medpass.pass_start, name="pass_start"),
     path("pass/hand-over/", medpass.cart_hand_over, name="cart_hand_over"),
-    path("pass/carts/<uuid:cart_id>/", medpass.pass_cart, name="pass_cart"),
+    path("pass/carts/<uuid:cart_id>/", allow_webassembly(medpass.pass_cart), name="pass_cart"),
     path("pass/carts/<uuid:cart_id>/take/", medpass.cart_take, name="cart_take"),
-    path("pass/residents/<uuid:resident_id>/", medpass.pass_resident, name="pass_resident"),
+    path(
+        "pass/residents/<uuid:resident_id>/",
+        allow_webassembly(medpass.pass_resident),
+        name="pass_resident",
+    ),
     path("pass/residents/<uuid:resident_id>/concern/", medpass.concern_new, name="concern_new"),
     path("pass/doses/<uuid:dose_id>/chart/", medpass.dose_chart, name="dose_chart"),
     path("pass/prn/<uuid:order_id>/give/", medpass.prn_give, name="prn_give"),

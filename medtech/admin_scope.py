@@ -1,10 +1,17 @@
 """The Django admin under the same rules as the pages: an administrator sees only the rows
 of their own communities (another community's row is "not found"), and every change made
 there is in the audit trail. A superuser (the vendor's back office) sees every community.
+
+Clinical data (residents and their allergies, diagnoses, absences and concerns, the
+medication catalog, orders, doses, records, stock) is read-only there (``ReadOnlyAdmin``,
+``ReadOnlyInline``): its changes have rules, and the rules live in the services behind
+the app's own screens (admit, move, allergies, order entry, amendments, the stock ledger),
+which audit every change. An admin edit would bypass both.
 """
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -64,3 +71,30 @@ class FacilityScopedAdmin:
             now=timezone.now(),
         )
         super().delete_model(request, obj)
+
+
+class ReadOnlyAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+    """Look, never touch: no add, change or delete (not even a superuser)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

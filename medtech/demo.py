@@ -971,6 +971,7 @@ def _build_residents(
             last_name=last,
             preferred_name=nickname if nickname and rng.random() < 0.5 else "",
             date_of_birth=born,
+            sex=Resident.Sex.MALE if is_male else Resident.Sex.FEMALE,
             admitted_on=admitted_on,
             physician=physician,
             physician_phone=physician_phone,

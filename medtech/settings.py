@@ -79,6 +79,8 @@ X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp 4): only the app's own scripts, styles and
 # connections; no inline script, style or event handler anywhere (templates/ has none;
 # tests/browser/test_csp.py watches for violations). Photos may be data: or blob: URLs.
+# The med pass pages and the lock screen add 'wasm-unsafe-eval' for the offline PIN check's
+# Argon2id (medtech.csp.allow_webassembly).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -112,8 +114,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "pgtrigger",
@@ -268,11 +271,27 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MedTech eMAR <emar@localhost>")
 
+# API tokens (django-rest-knox, staff.tokens): stored as digests, one per sign-in. A token
+# lives as long as the pages' idle limit, renewed on use (written at most once a minute),
+# and never past the pages' 12 hours.
+KNOX_TOKEN_MODEL = "staff.ApiToken"  # noqa: S105 - a model name, not a secret
+# knox's own migrations would make a table for its stock token model, which staff.ApiToken
+# replaces (it also keeps what ends a token at a password change): that table is not made.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": SESSION_IDLE_TIMEOUT,
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": SESSION_ABSOLUTE_TIMEOUT,
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 REST_FRAMEWORK = {
     # Token first: a request without credentials is answered 401 with
     # "WWW-Authenticate: Token" (session alone can only say 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "staff.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -288,14 +307,28 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "The electronic Medication Administration Record for pharmacies, clinical systems "
         "and the tablets' scripts. Authenticate with `Authorization: Token <token>` "
-        "(from `POST /api/v1/auth/token/`) or a signed-in session. Everything is scoped to "
+        "(from `POST /api/v1/auth/token/`: one per device, it expires after the pages' idle "
+        "limit without use and 12 hours after it was issued; end it with "
+        "`POST /api/v1/auth/logout/`) or a signed-in session. Everything is scoped to "
         "the caller's communities: another community's ids answer 404. Errors are JSON: "
         '`{"detail": ..., "field": ...}`. Read-only HL7 FHIR R4 is served under `/fhir/r4/`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI are for signed-in people; Swagger UI comes from the app's
+    # own static files (drf-spectacular-sidecar), never a CDN.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # OAS 3.0.3 read strictly: nullable nested objects, 405/406/415 (mar.api.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mar.api.openapi.nullable_references",
+        "mar.api.openapi.transport_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "AdministrationStatusEnum": "mar.models.Administration.Status",
         "OrderStatusEnum": "mar.models.Order.Status",

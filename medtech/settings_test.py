@@ -8,7 +8,7 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 from medtech.settings import *  # noqa: F403
-from medtech.settings import CACHES, REDIS_URL
+from medtech.settings import CACHES, REDIS_URL, REST_KNOX
 
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
@@ -21,6 +21,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # (tests/security/test_auth_session.py), which turn it on with production's values.
 SESSION_IDLE_TIMEOUT = None
 SESSION_ABSOLUTE_TIMEOUT = None
+# The same for API tokens: tests/api/test_auth.py turns their expiry on with production's.
+REST_KNOX = {**REST_KNOX, "TOKEN_TTL": None, "AUTO_REFRESH": False}
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 # MEDTECH_TEST_REDIS_DB picks the database outright (several checkouts sharing one server).
@@ -37,5 +39,7 @@ MEDIA_ROOT = BASE_DIR / ".data" / "test-media" / f"gw{_worker}"  # noqa: F405
 if _suffix := os.environ.get("MEDTECH_TEST_DB_SUFFIX"):
     DATABASES["default"]["TEST"] = {"NAME": f"test_medtech_{_suffix}"}  # noqa: F405
 
-# The offline PIN verifier's PBKDF2 cost (600,000 rounds in production) is not under test.
-PIN_OFFLINE_ITERATIONS = 1_000
+# The offline PIN verifier's Argon2id cost (3 passes over 64 MiB in production) is not
+# under test: one pass over 1 MiB (the browser tests derive with the same, in Chromium).
+PIN_OFFLINE_ITERATIONS = 1
+PIN_OFFLINE_MEMORY_KIB = 1024

@@ -24,6 +24,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Under /api/ and /fhir/ even Django's own error answers are JSON (mar.api.errors).
+handler400 = "mar.api.errors.bad_request"
+handler403 = "mar.api.errors.permission_denied"
+handler404 = "mar.api.errors.page_not_found"
+handler500 = "mar.api.errors.server_error"
+
 admin.site.site_header = "MedTech eMAR administration"
 admin.site.has_permission = permissions.admin_site_has_permission
 admin.site.site_title = "MedTech eMAR"

@@ -1,9 +1,6 @@
-from django.contrib import admin, messages
-from django.db import transaction
-from django.utils import timezone
+from django.contrib import admin
 
-from mar.services.orders import orders_flag_allergy
-from medtech.admin_scope import FacilityScopedAdmin
+from medtech.admin_scope import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from residents.models import (
     Allergy,
     ConcernReport,
@@ -15,17 +12,16 @@ from residents.models import (
     Room,
     Unit,
 )
-from residents.selectors import allergy_conflict_warning
 
 
-class MedPassTimeInline(admin.TabularInline):
+# Pass times drive every schedule and units hold rooms: changed on the community's settings
+# screen (/residents/settings/), through its services.
+class MedPassTimeInline(ReadOnlyInline):
     model = MedPassTime
-    extra = 0
 
 
-class UnitInline(admin.TabularInline):
+class UnitInline(ReadOnlyInline):
     model = Unit
-    extra = 0
 
 
 @admin.register(Facility)
@@ -55,45 +51,29 @@ class RoomAdmin(FacilityScopedAdmin, admin.ModelAdmin):
     ordering = ["facility", "number", "id"]
 
 
-class AllergyInline(admin.TabularInline):
+class AllergyInline(ReadOnlyInline):
     model = Allergy
-    extra = 0
-    can_delete = False
 
 
-class DiagnosisInline(admin.TabularInline):
+class DiagnosisInline(ReadOnlyInline):
     model = Diagnosis
-    extra = 0
-    can_delete = False
 
 
+# Residents, their allergies, diagnoses, absences and concern reports: read-only here; the
+# admin screens (/residents/) and the nurse's record change them through their services.
 @admin.register(Resident)
-class ResidentAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+class ResidentAdmin(ReadOnlyAdmin):
     facility_paths = ("facility",)
     list_display = ["last_name", "first_name", "room", "facility", "status", "code_status"]
     list_filter = ["facility", "status", "code_status"]
     search_fields = ["last_name", "first_name", "preferred_name", "room__number"]
     ordering = ["facility", "last_name", "first_name", "id"]
     list_select_related = ["room", "facility"]
-    autocomplete_fields = ["room"]
     inlines = [AllergyInline, DiagnosisInline]
-
-    def save_formset(self, request, form, formset, change) -> None:
-        """An allergy added (or corrected) here is checked against the resident's orders
-        as on the stay page."""
-        with transaction.atomic():
-            super().save_formset(request, form, formset, change)
-            if formset.model is not Allergy:
-                return
-            changed = formset.new_objects + [obj for obj, _ in formset.changed_objects]
-            for allergy in changed:
-                orders_flag_allergy(allergy=allergy, by=request.user, now=timezone.now())
-        if changed and (warning := allergy_conflict_warning(resident=form.instance)):
-            messages.warning(request, warning)
 
 
 @admin.register(ResidentAbsence)
-class ResidentAbsenceAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+class ResidentAbsenceAdmin(ReadOnlyAdmin):
     facility_paths = ("resident__facility",)
     list_display = ["resident", "kind", "started_at", "expected_return_on", "ended_at"]
     list_filter = ["kind"]
@@ -102,12 +82,9 @@ class ResidentAbsenceAdmin(FacilityScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(ConcernReport)
-class ConcernReportAdmin(FacilityScopedAdmin, admin.ModelAdmin):
+class ConcernReportAdmin(ReadOnlyAdmin):
     facility_paths = ("resident__facility",)
     list_display = ["resident", "kind", "reported_by", "reported_at", "acknowledged_at"]
     list_filter = ["kind"]
     ordering = ["-reported_at", "id"]
     raw_id_fields = ["resident", "administration", "reported_by", "acknowledged_by"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -52,6 +52,7 @@ class AdmitForm(forms.Form):
     last_name = forms.CharField(max_length=80)
     preferred_name = forms.CharField(max_length=80, required=False)
     date_of_birth = forms.DateField(widget=DATE)
+    sex = forms.ChoiceField(choices=Resident.Sex.choices, initial=Resident.Sex.UNKNOWN)
     admitted_on = forms.DateField(widget=DATE, label="Admitted on")
     room = RoomChoiceField(queryset=Room.objects.none(), empty_label="Choose a room")
     photo = forms.FileField(

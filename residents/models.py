@@ -140,6 +140,14 @@ class Resident(models.Model):
         HOSPITAL = "hospital", "Hospital"
         LEAVE = "leave", "Leave of absence"
 
+    class Sex(models.TextChoices):
+        """Administrative sex, as FHIR's Patient.gender and US Core name it."""
+
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
     class CodeStatus(models.TextChoices):
         FULL_CODE = "full_code", "Full code"
         DNR = "dnr", "DNR"
@@ -155,6 +163,7 @@ class Resident(models.Model):
     last_name = models.CharField(max_length=80)
     preferred_name = models.CharField(max_length=80, blank=True)
     date_of_birth = models.DateField()
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
     photo = models.ImageField(upload_to="residents/", blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     away_kind = models.CharField(max_length=12, choices=AwayKind.choices, blank=True)
@@ -185,6 +194,10 @@ class Resident(models.Model):
             models.CheckConstraint(
                 condition=Q(discharged_on__isnull=True) | Q(discharged_on__gte=F("admitted_on")),
                 name="resident_discharge_after_admission",
+            ),
+            models.CheckConstraint(
+                condition=Q(sex__in=["female", "male", "other", "unknown"]),
+                name="resident_sex_valid",
             ),
             models.CheckConstraint(
                 condition=Q(admitted_on__gte=F("date_of_birth")),

@@ -66,6 +66,7 @@ RESIDENT_FIELDS = (
     "last_name",
     "preferred_name",
     "date_of_birth",
+    "sex",
     "admitted_on",
     "physician",
     "physician_phone",

@@ -27,4 +27,6 @@ def tablet(request: HttpRequest) -> dict:
         "screen_locked": services.session_is_locked(session=request.session),
         "tablet_auto_lock_seconds": SimpleLazyObject(lambda: _auto_lock_seconds(request)),
         "tablet_me": [selectors.tablet_person_for_user(user=request.user)],
+        # base.html asks for a new PIN on every page until it is set (6 digits at least).
+        "pin_needs_renewal": request.user.pin_needs_renewal,
     }

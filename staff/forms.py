@@ -3,7 +3,7 @@ from django import forms
 _PIN_ATTRS = {
     "inputmode": "numeric",
     "pattern": "[0-9]*",
-    "maxlength": "6",
+    "maxlength": "8",
     "autocomplete": "off",
     "class": "pin-input",
 }
@@ -16,8 +16,8 @@ class PinForm(forms.Form):
         label="New PIN",
         strip=True,
         widget=forms.PasswordInput(attrs=_PIN_ATTRS),
-        help_text="4 to 6 digits. Not one digit repeated (1111) or a run (1234, 4321).",
-        error_messages={"required": "Type the PIN you want, 4 to 6 digits."},
+        help_text="6 to 8 digits. Not one digit repeated (111111) or a run (123456, 654321).",
+        error_messages={"required": "Type the PIN you want, 6 to 8 digits."},
     )
     pin_again = forms.CharField(
         label="New PIN again",

@@ -18,13 +18,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest
-from rest_framework.authtoken.models import Token
 
 from inventory.models import CartAssignment
 from medtech import permissions
 from medtech.audit import audit_write, snapshot
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User, is_generic_username
+from staff.tokens import api_tokens_revoke_all
 
 INITIALS = re.compile(r"[A-Z]{1,3}[0-9]?")
 USERNAME = re.compile(r"[A-Za-z0-9.@+_-]{3,150}")
@@ -264,7 +264,7 @@ def user_deactivate(
     user.save(update_fields=["is_active"])
     ended = {
         "sessions": _delete_sessions(user, now=now),
-        "tokens": Token.objects.filter(user=user).delete()[0],
+        "tokens": api_tokens_revoke_all(user=user, now=now, request=request, reason="deactivated"),
         "cart_assignments": CartAssignment.objects.filter(user=user, ended_at__isnull=True).update(
             ended_at=now
         ),

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from knox.models import AbstractAuthToken
 
 # Usernames that name a role or a device, not a person (compared without case). Such an
 # account may exist only marked shared, and a shared account never charts or signs.
@@ -34,10 +35,13 @@ class User(AbstractUser):
         max_length=128, blank=True, help_text="Hash of the tablet quick-switch PIN."
     )
     # The offline PIN switch (see staff.services.pin_offline_derive): the tablet checks a
-    # PIN against the verifier with WebCrypto; the key, never sent out, checks the
-    # signatures of doses charted offline under that PIN.
+    # PIN against the verifier with Argon2id; the key, never sent out, checks the
+    # signatures of doses charted offline under that PIN. Iterations and memory are the
+    # Argon2id cost the verifier was made with; memory 0: a PIN from before Argon2id
+    # verifiers and 6-digit PINs, which its owner must set again (pin_needs_renewal).
     pin_offline_salt = models.CharField(max_length=32, blank=True)
     pin_offline_iterations = models.PositiveIntegerField(default=0)
+    pin_offline_memory_kib = models.PositiveIntegerField(default=0)
     pin_offline_verifier = models.CharField(
         max_length=64, blank=True, help_text="Sent to the cart's tablets for the offline switch."
     )
@@ -83,6 +87,12 @@ class User(AbstractUser):
                     "the person's own name (like mgarcia): every signature must be someone's."
                 }
             )
+
+    @property
+    def pin_needs_renewal(self) -> bool:
+        """A PIN set under the old rules (4 digits allowed, PBKDF2 verifiers): it no longer
+        opens anything until its owner sets a new one on My PIN."""
+        return bool(self.pin_hash) and not self.pin_offline_memory_kib
 
     @property
     def signature_name(self) -> str:
@@ -144,3 +154,15 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number} ({self.state}) until {self.expires_on}"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token of one device (django-rest-knox; see ``staff.tokens``): only its digest
+    is stored, it expires, and it ends when the password it was issued under changes."""
+
+    password_check = models.CharField(
+        max_length=64, editable=False, help_text="Keyed digest of the password hash at issue."
+    )
+
+    def __str__(self) -> str:
+        return f"API token of {self.user} since {self.created:%Y-%m-%d %H:%M}"

@@ -143,7 +143,8 @@ class TabletPerson:
     public_id: uuid.UUID
     name: str
     initials: str
-    has_pin: bool
+    has_pin: bool  # a PIN that opens: set, and not one to set again
+    needs_new_pin: bool  # a PIN from before 6-digit PINs: its owner must set it again
 
 
 def tablet_people(
@@ -155,7 +156,15 @@ def tablet_people(
         ids.add(current_user.public_id)
     users = (
         User.objects.filter(public_id__in=ids, is_active=True)
-        .only("public_id", "username", "first_name", "last_name", "initials", "pin_hash")
+        .only(
+            "public_id",
+            "username",
+            "first_name",
+            "last_name",
+            "initials",
+            "pin_hash",
+            "pin_offline_memory_kib",
+        )
         .order_by("first_name", "last_name", "id")
     )
     return [tablet_person_for_user(user=user) for user in users]
@@ -185,5 +194,6 @@ def tablet_person_for_user(*, user: User) -> TabletPerson:
         public_id=user.public_id,
         name=user.get_full_name() or user.username,
         initials=user.initials,
-        has_pin=bool(user.pin_hash),
+        has_pin=bool(user.pin_hash) and not user.pin_needs_renewal,
+        needs_new_pin=user.pin_needs_renewal,
     )

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from itertools import pairwise
 
+from argon2.low_level import Type, hash_secret_raw
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -34,7 +35,10 @@ from medtech.audit import audit_write
 from staff.models import User
 from staff.selectors import user_signing_refusal
 
-PIN_PATTERN = re.compile(r"[0-9]{4,6}")
+PIN_PATTERN = re.compile(r"[0-9]{6,8}")
+# What a person may type as a PIN (a signature tells a PIN from a password by it): the
+# old 4- and 5-digit PINs too, so their owner hears that the PIN must be set again.
+PIN_LIKE = re.compile(r"[0-9]{4,8}")
 
 # Session key holding the ISO time the session was locked; absent when unlocked.
 SESSION_LOCKED_AT = "tablet_locked_at"
@@ -65,6 +69,10 @@ class PinNotSet(PinError):
     pass
 
 
+class PinNeedsRenewal(PinNotSet):
+    """A PIN from before PINs needed 6 digits (and Argon2id verifiers): set it again."""
+
+
 class PinIncorrect(PinError):
     pass
 
@@ -83,40 +91,74 @@ def _name(user: User) -> str:
 
 
 def pin_validate(*, pin: str) -> None:
-    """Raise PinInvalid unless ``pin`` is 4 to 6 digits and not trivially guessable."""
+    """Raise PinInvalid unless ``pin`` is 6 to 8 digits and not trivially guessable."""
     if not PIN_PATTERN.fullmatch(pin):
-        raise PinInvalid("A PIN is 4 to 6 digits, numbers only.")
+        raise PinInvalid("A PIN is 6 to 8 digits, numbers only.")
     if len(set(pin)) == 1:
         raise PinInvalid("A PIN can't be one digit repeated (like 1111). Choose another.")
     steps = {(int(b) - int(a)) % 10 for a, b in pairwise(pin)}
     if steps in ({1}, {9}):
-        raise PinInvalid("A PIN can't be a run of digits (like 1234 or 4321). Choose another.")
+        raise PinInvalid("A PIN can't be a run of digits (like 123456 or 654321). Choose another.")
 
 
-# PBKDF2-SHA256 iterations for the offline PIN check (OWASP's figure for SHA-256; the
-# setting PIN_OFFLINE_ITERATIONS may change it, e.g. fewer in tests). A four-digit PIN is
-# weak against anyone who copies a verifier: they are only sent to the tablets of the
-# user's own community, and PIN sign-in online keeps its attempt limit.
-PIN_OFFLINE_ITERATIONS = 600_000
+def pin_renewal_message(user: User) -> str:
+    return (
+        f"{_name(user)}'s PIN is from before PINs needed 6 digits and no longer works. "
+        "Sign in with password, then set a new PIN on the My PIN page."
+    )
+
+
+def _require_current_pin(user: User) -> None:
+    """PinNotSet or PinNeedsRenewal unless the user has a PIN that may be used."""
+    if not user.pin_hash:
+        raise PinNotSet(
+            f"{_name(user)} has no PIN yet. Sign in with password, then set a PIN on the "
+            "My PIN page."
+        )
+    if user.pin_needs_renewal:
+        raise PinNeedsRenewal(pin_renewal_message(user))
+
+
+# Argon2id cost of the offline PIN verifier (RFC 9106's second recommended option, one
+# lane: what a tablet's browser computes in about half a second). A copied verifier costs
+# about 0.4 core-seconds and 64 MiB of memory per guess: the 10**6 PINs of 6 digits, some
+# 120 core-hours for one person's PIN, and memory-hard against GPUs. The settings
+# PIN_OFFLINE_ITERATIONS / PIN_OFFLINE_MEMORY_KIB may change it (smaller in tests).
+PIN_OFFLINE_ITERATIONS = 3
+PIN_OFFLINE_MEMORY_KIB = 64 * 1024
 
 
 @dataclass(frozen=True)
 class PinOffline:
     salt: str
     iterations: int
+    memory_kib: int
     verifier: str  # hex; the tablet compares what it derives from a typed PIN with this
     key: str  # hex; server only: HMAC key for doses charted offline under this PIN
 
 
-def pin_offline_derive(*, pin: str, salt: str, iterations: int = 0) -> PinOffline:
-    """What the tablet's WebCrypto derives from a PIN too (static/js/offline.js):
-    T = PBKDF2-SHA256(pin, salt, iterations, 32 bytes); verifier = SHA-256("verify:" + T);
-    key = SHA-256("sign:" + T). Neither can be computed from the other without the PIN."""
+def pin_offline_derive(
+    *, pin: str, salt: str, iterations: int = 0, memory_kib: int = 0
+) -> PinOffline:
+    """What the tablet derives from a PIN too (static/js/offline.js, hash-wasm's Argon2id):
+    T = Argon2id(pin, salt, iterations, memory, 1 lane, 32 bytes); verifier =
+    SHA-256("verify:" + T); key = SHA-256("sign:" + T). Neither can be computed from the
+    other without the PIN."""
     iterations = iterations or getattr(settings, "PIN_OFFLINE_ITERATIONS", PIN_OFFLINE_ITERATIONS)
-    stretched = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt.encode(), iterations, 32)
+    memory_kib = memory_kib or getattr(settings, "PIN_OFFLINE_MEMORY_KIB", PIN_OFFLINE_MEMORY_KIB)
+    stretched = hash_secret_raw(
+        pin.encode(),
+        salt.encode(),
+        time_cost=iterations,
+        memory_cost=memory_kib,
+        parallelism=1,
+        hash_len=32,
+        type=Type.ID,
+    )
     return PinOffline(
         salt=salt,
         iterations=iterations,
+        memory_kib=memory_kib,
         verifier=hashlib.sha256(b"verify:" + stretched).hexdigest(),
         key=hashlib.sha256(b"sign:" + stretched).hexdigest(),
     )
@@ -149,6 +191,7 @@ def user_set_pin(
     offline = pin_offline_derive(pin=pin, salt=secrets.token_hex(16))
     user.pin_offline_salt = offline.salt
     user.pin_offline_iterations = offline.iterations
+    user.pin_offline_memory_kib = offline.memory_kib
     user.pin_offline_verifier = offline.verifier
     user.pin_offline_key = offline.key
     user.save(
@@ -156,6 +199,7 @@ def user_set_pin(
             "pin_hash",
             "pin_offline_salt",
             "pin_offline_iterations",
+            "pin_offline_memory_kib",
             "pin_offline_verifier",
             "pin_offline_key",
         ]
@@ -165,8 +209,9 @@ def user_set_pin(
 
 
 def user_check_pin(*, user: User, pin: str) -> bool:
-    """Whether ``pin`` is the user's PIN. A user without a PIN never matches."""
-    if not user.pin_hash or not PIN_PATTERN.fullmatch(pin):
+    """Whether ``pin`` is the user's PIN. A user without a PIN, or with one to set again,
+    never matches."""
+    if not user.pin_hash or user.pin_needs_renewal or not PIN_PATTERN.fullmatch(pin):
         return False
     return check_password(pin, user.pin_hash)
 
@@ -227,10 +272,7 @@ def _minutes(delta: dt.timedelta) -> str:
 def user_pin_verify(*, user: User, pin: str, now: dt.datetime) -> None:
     """Check a PIN typed on the tablet, counting wrong ones. Raises a PinError if refused."""
     name = _name(user)
-    if not user.pin_hash:
-        raise PinNotSet(
-            f"{name} has no PIN yet. Sign in with password, then set a PIN on the My PIN page."
-        )
+    _require_current_pin(user)
     if locked_until := pin_attempts.locked_until(user=user, now=now):
         raise PinLockedOut(
             f"Too many wrong PINs for {name}. PIN sign-in for them is paused for "
@@ -266,7 +308,7 @@ def user_signature_verify(*, user: User, secret: str, now: dt.datetime) -> None:
     """
     if refusal := user_signing_refusal(user=user):
         raise SigningNotAllowed(refusal)
-    if PIN_PATTERN.fullmatch(secret):
+    if PIN_LIKE.fullmatch(secret):
         user_pin_verify(user=user, pin=secret, now=now)
         return
     name = _name(user)
@@ -297,10 +339,7 @@ def user_pin_sign_in(*, request: HttpRequest, user: User, pin: str, now: dt.date
     sign-in of that username there for 15 minutes. The PIN is neither stored nor logged.
     """
     name = _name(user)
-    if not user.pin_hash:
-        raise PinNotSet(
-            f"{name} has no PIN yet. Sign in with password, then set a PIN on the My PIN page."
-        )
+    _require_current_pin(user)
     signed_in = authenticate(request, username=user.get_username(), pin_secret=pin)
     if signed_in is not None and signed_in.pk == user.pk:
         # A right PIN clears the wrong ones (a PIN switch's login() does it too).

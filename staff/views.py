@@ -131,7 +131,15 @@ def pin_settings(request: HttpRequest) -> HttpResponse:
                 request, "Your PIN is saved. Use it to switch to yourself on the cart's tablet."
             )
             return redirect("home")
-    return render(request, "staff/pin.html", {"form": form, "has_pin": bool(request.user.pin_hash)})
+    return render(
+        request,
+        "staff/pin.html",
+        {
+            "form": form,
+            "has_pin": bool(request.user.pin_hash),
+            "needs_new_pin": request.user.pin_needs_renewal,
+        },
+    )
 
 
 @never_cache

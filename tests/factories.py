@@ -157,3 +157,10 @@ class StockItemFactory(factory.django.DjangoModelFactory):
     unit = "tablet"
     expires_on = factory.LazyFunction(lambda: clock.today() + dt.timedelta(days=180))
     received_at = factory.LazyFunction(clock.now)
+
+
+def api_token(user: User) -> str:
+    """A new API token of ``user``, as ``POST /api/v1/auth/token/`` hands it out."""
+    from staff.tokens import api_token_issue
+
+    return api_token_issue(user=user, now=clock.now())[1]

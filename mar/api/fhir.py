@@ -8,7 +8,15 @@ Searches answer ``searchset`` Bundles:
 ``MedicationRequest?patient={id}`` and
 ``MedicationAdministration?patient={id}&effective-time=ge2026-11-01``, paged with
 ``_count`` (default 50, at most 200) and ``_offset``. A date without a time is a day in
-the patient's community's time zone (UTC when no patient is named).
+the patient's community's time zone (UTC when no patient is named); a time covers the
+precision it is written in (seconds, or the fractions of a second given). The time searched
+is the one the resource shows: the administration time after any amendment.
+
+Every resource carries ``meta.versionId`` (a digest of its content: it changes exactly
+when the resource does) and ``meta.lastUpdated`` (the last change of what it shows: an
+amendment, a verification or status change of an order, the resident's last audited
+write). Only ``application/fhir+json`` is spoken: asking for anything else (XML) is 406.
+``GET /fhir/r4/metadata`` is the CapabilityStatement (mar/api/fhir_capability.py).
 
 Status mapping. Orders: pending verification -> draft, active -> active (completed once
 its end has passed), on hold -> on-hold, discontinued -> stopped. Administrations:
@@ -19,12 +27,16 @@ entered-in-error; amendments are applied, so the resource says what the record s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import uuid
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import DateTimeField, F, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +55,7 @@ from mar.api.pagination import MAX_OFFSET
 from mar.models import Administration, Amendment, Medication, Order, Route
 from mar.services.administrations import administration_current_value
 from medtech.audit import audit_read
+from medtech.models import AuditEvent
 from residents.models import MedPassTime, Resident
 from staff.models import User
 
@@ -51,6 +64,7 @@ NDC = "http://hl7.org/fhir/sid/ndc"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 STAFF_SYSTEM = "urn:medtech-emar:staff"
+RESIDENT_SYSTEM = "urn:medtech-emar:resident"
 RX_SYSTEM = "urn:medtech-emar:rx-number"
 NOT_GIVEN_SYSTEM = "urn:medtech-emar:not-given-reason"
 DEFAULT_COUNT, MAX_COUNT = 50, 200
@@ -107,6 +121,18 @@ def _quantity(value: Decimal | str, unit: str) -> dict:
     return {"value": _number(value), "unit": unit}
 
 
+def with_meta(resource: dict, *, last_updated: dt.datetime) -> dict:
+    """The resource with ``meta``: versionId is a digest of everything else in it."""
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"), default=str)
+    version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return {
+        "resourceType": resource["resourceType"],
+        "id": resource["id"],
+        "meta": {"versionId": version, "lastUpdated": _instant(last_updated)},
+        **resource,
+    }
+
+
 def patient_reference(resident: Resident) -> dict:
     return {"reference": f"Patient/{resident.public_id}", "display": resident.display_name}
 
@@ -133,7 +159,21 @@ def route_concept(route: str) -> dict:
     return concept
 
 
-def patient_resource(resident: Resident) -> dict:
+def patient_last_updated(resident: Resident) -> dt.datetime:
+    """The resident's last audited write (admission, move, leave, discharge, ...); for a
+    resident who predates the audit trail, the start of the admission day."""
+    last = AuditEvent.objects.filter(
+        resident_id=resident.pk,
+        kind=AuditEvent.Kind.WRITE,
+        target_type=Resident._meta.label_lower,
+        target_id=str(resident.pk),
+    ).aggregate(last=Max("occurred_at"))["last"]
+    return last or dt.datetime.combine(
+        resident.admitted_on, dt.time(), tzinfo=resident.facility.zone
+    )
+
+
+def patient_resource(resident: Resident, *, last_updated: dt.datetime) -> dict:
     names: list[dict] = [
         {
             "use": "official",
@@ -147,8 +187,12 @@ def patient_resource(resident: Resident) -> dict:
     resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": str(resident.public_id),
+        "identifier": [
+            {"use": "usual", "system": RESIDENT_SYSTEM, "value": str(resident.public_id)}
+        ],
         "active": resident.status in (Resident.Status.ACTIVE, Resident.Status.AWAY),
         "name": names,
+        "gender": resident.sex,
         "birthDate": resident.date_of_birth.isoformat(),
         "managingOrganization": {"display": resident.facility.name},
     }
@@ -156,7 +200,7 @@ def patient_resource(resident: Resident) -> dict:
         resource["deceasedBoolean"] = True
     if resident.physician:
         resource["generalPractitioner"] = [{"display": resident.physician}]
-    return resource
+    return with_meta(resource, last_updated=last_updated)
 
 
 def _timing(order: Order, pass_times: dict[str, dt.time]) -> dict:
@@ -229,7 +273,10 @@ def medication_request_resource(
         resource["priorPrescription"] = {
             "reference": f"MedicationRequest/{order.replaces.public_id}"
         }
-    return resource
+    changes = [order.entered_at, order.verified_at, order.status_changed_at]
+    if status == "completed":
+        changes.append(order.ends_at)
+    return with_meta(resource, last_updated=max(at for at in changes if at is not None))
 
 
 def medication_administration_resource(record: Administration) -> dict:
@@ -276,7 +323,8 @@ def medication_administration_resource(record: Administration) -> dict:
         resource["reasonCode"] = [{"text": record.prn_reason}]
     if note := now_recorded(Amendment.Field.NOTE):
         resource["note"] = [{"text": note}]
-    return resource
+    amended = [amendment.amended_at for amendment in record.amendments.all()]
+    return with_meta(resource, last_updated=max([record.documented_at, *amended]))
 
 
 def operation_outcome(code: str, diagnostics: str) -> dict:
@@ -311,6 +359,15 @@ def _whole_number(name: str, value: str, *, low: int, high: int) -> int:
     return int(value)
 
 
+def _time_precision(time: str) -> dt.timedelta:
+    """How long a written time covers: a minute, a second, or its last decimal of one."""
+    clock = re.match(r"T\d{2}:\d{2}(:\d{2}(?:\.(\d+))?)?", time)
+    if clock is None or clock[1] is None:
+        return dt.timedelta(minutes=1)
+    decimals = min(len(clock[2] or ""), 6)
+    return dt.timedelta(microseconds=10 ** (6 - decimals))
+
+
 def date_range(value: str, *, zone) -> tuple[str, dt.datetime, dt.datetime]:
     """A FHIR date search value as (prefix, start, end): the instants it may cover."""
     match = DATE_PARAMETER.match(value)
@@ -324,8 +381,7 @@ def date_range(value: str, *, zone) -> tuple[str, dt.datetime, dt.datetime]:
             start = dt.datetime.fromisoformat(match["value"].replace("Z", "+00:00"))
             if start.tzinfo is None:
                 raise SearchInvalid("A time in effective-time needs its UTC offset.")
-            start = start.replace(microsecond=0)
-            end = start + dt.timedelta(seconds=1)
+            end = start + _time_precision(match["time"])
         else:
             year, month, day = int(match["year"]), match["month"], match["day"]
             first = dt.date(year, int(month or 1), int(day or 1))
@@ -344,20 +400,38 @@ def date_range(value: str, *, zone) -> tuple[str, dt.datetime, dt.datetime]:
     return prefix, start, end
 
 
+def with_effective_at(records: QuerySet[Administration]) -> QuerySet[Administration]:
+    """``effective_at``: the administration time the resource shows, i.e. the last
+    amendment's (as ``administration_current_value`` picks it), else the charted one. In
+    the same query: a search costs no more queries with amendments than without."""
+    amended = (
+        Amendment.objects.filter(
+            administration=OuterRef("pk"), field=Amendment.Field.ADMINISTERED_AT
+        )
+        .order_by("-amended_at", "-id")
+        .values("new_value")[:1]
+    )
+    return records.annotate(
+        effective_at=Coalesce(Cast(Subquery(amended), DateTimeField()), F("administered_at"))
+    )
+
+
 def _effective_filter(records, values: list[str], *, zone):
+    if values:
+        records = with_effective_at(records)
     for value in values:
         prefix, start, end = date_range(value, zone=zone)
         match prefix:
             case "eq":
-                records = records.filter(administered_at__gte=start, administered_at__lt=end)
+                records = records.filter(effective_at__gte=start, effective_at__lt=end)
             case "ge":
-                records = records.filter(administered_at__gte=start)
+                records = records.filter(effective_at__gte=start)
             case "gt":
-                records = records.filter(administered_at__gte=end)
+                records = records.filter(effective_at__gte=end)
             case "le":
-                records = records.filter(administered_at__lt=end)
+                records = records.filter(effective_at__lt=end)
             case "lt":
-                records = records.filter(administered_at__lt=start)
+                records = records.filter(effective_at__lt=start)
     return records
 
 
@@ -370,13 +444,35 @@ class FhirRenderer(JSONRenderer):
     charset = "utf-8"
 
 
+# What a client may ask for and get FHIR JSON: JSON in any of its names, or anything.
+JSON_TYPES = {FHIR_JSON, "application/json", "application/json+fhir", "application/*", "*/*"}
+JSON_FORMATS = {"json", *JSON_TYPES}
+
+
+def _accepts_json(accept: str) -> bool:
+    for item in accept.split(","):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        if media_type.lower() in JSON_TYPES and "q=0" not in (p.replace(" ", "") for p in params):
+            return True
+    return False
+
+
 class FhirOnly(BaseContentNegotiation):
-    """Always FHIR JSON, whatever the Accept header asks for (JSON is all we speak)."""
+    """FHIR JSON, the only format spoken: a client that accepts neither it nor anything
+    (``Accept: application/fhir+xml``, ``_format=xml``) is answered 406."""
 
     def select_parser(self, request, parsers):
         return parsers[0] if parsers else None
 
     def select_renderer(self, request, renderers, format_suffix=None):
+        wanted = request.query_params.get("_format")
+        accept = request.headers.get("Accept", "").strip()
+        if (wanted is not None and wanted.strip().lower() not in JSON_FORMATS) or (
+            wanted is None and accept and not _accepts_json(accept)
+        ):
+            raise exceptions.NotAcceptable(
+                "Only FHIR JSON (application/fhir+json) is served here; XML is not."
+            )
         return renderers[0], renderers[0].media_type
 
 
@@ -400,6 +496,10 @@ class FhirView(APIView):
 
     def get_exception_handler(self):
         return fhir_exception_handler
+
+    def options(self, request: Request, *args, **kwargs) -> Response:
+        """204 with ``Allow`` (added by DRF): what is served is in /fhir/r4/metadata."""
+        return Response(status=204)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -496,7 +596,7 @@ class PatientView(FhirView):
         self.check_parameters(request)
         resident = selectors.resident_for_user(user=request.user, public_id=id)
         self.audit_read(resident)
-        return Response(patient_resource(resident))
+        return Response(patient_resource(resident, last_updated=patient_last_updated(resident)))
 
 
 class MedicationRequestView(FhirView):

@@ -2,11 +2,12 @@
 
 from django.urls import path, re_path
 
-from mar.api import fhir
+from mar.api import fhir, fhir_capability
 
 app_name = "fhir"
 
 urlpatterns = [
+    path("metadata", fhir_capability.CapabilityView.as_view(), name="metadata"),
     path("Patient/<uuid:id>", fhir.PatientView.as_view(), name="Patient"),
     path(
         "MedicationRequest",
@@ -28,5 +29,5 @@ urlpatterns = [
         fhir.MedicationAdministrationView.as_view(),
         name="MedicationAdministration",
     ),
-    re_path(r"^.*$", fhir.not_found),
+    re_path(r"^[\s\S]*$", fhir.not_found),
 ]

@@ -13,10 +13,9 @@ import uuid
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +24,7 @@ from mar import selectors_offline
 from mar.api import selectors
 from mar.api import serializers as s
 from mar.api.exceptions import ReferenceNotFound, api_exception_handler
+from mar.api.offline_schema import OfflineBundleOut
 from mar.api.views import ApiView, chart_arguments, errors, record_out
 from mar.models import Order
 from mar.services import offline
@@ -121,15 +121,21 @@ def administration_post_offline(
 class CartOfflineBundleView(ApiView):
     @extend_schema(
         operation_id="offline_bundle",
-        responses={200: OpenApiTypes.OBJECT, **errors(401, 403, 404)},
+        responses={200: OfflineBundleOut, **errors(401, 403, 404)},
         description="What a cart's tablet keeps for charting offline: residents with "
         "photos and allergies, the doses of this pass and the next, PRN orders with "
-        "their limits and last 24 hours of doses, and PIN verifiers of the community's "
-        "staff for the offline switch (never PINs or password hashes).",
+        "their limits and last 24 hours of doses, and the Argon2id PIN verifiers of the "
+        "staff on duty for this cart, for the offline switch (never PINs or password "
+        "hashes). Only for someone who has taken this cart (403 otherwise).",
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         now = timezone.now()
         cart = page_selectors.cart_for_user(user=request.user, public_id=id)
+        if not selectors_offline.cart_is_taken_by(user=request.user, cart=cart):
+            raise PermissionDenied(
+                "Take this cart on the med pass first: its offline copy (residents, doses "
+                "and the PIN switch) goes only to the tablet of someone who has the cart."
+            )
         bundle = selectors_offline.offline_bundle_for_cart(cart=cart, now=now)
         _audit_bundle_read(request, cart=cart, bundle=bundle, now=now)
         response = Response(bundle)

@@ -565,6 +565,7 @@ class AcknowledgeIn(serializers.Serializer):
 
 class TokenOut(serializers.Serializer):
     token = serializers.CharField()
+    expiry = serializers.DateTimeField(allow_null=True)
 
 
 class StaffOut(serializers.Serializer):
@@ -732,6 +733,10 @@ class AdministrationOut(serializers.Serializer):
     is_late = serializers.BooleanField()
     is_late_entry = serializers.BooleanField()
     is_entered_in_error = serializers.BooleanField()
+    source = serializers.CharField(
+        help_text="How it arrived: tablet, api, offline (a tablet's offline queue); "
+        "blank before sources were recorded.",
+    )
     amendments = serializers.SerializerMethodField()
     effectiveness = serializers.SerializerMethodField()
 

@@ -20,7 +20,6 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -29,12 +28,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inventory import services as stock
-from mar.api import selectors
+from mar.api import openapi, selectors
 from mar.api import serializers as s
 from mar.api.exceptions import IdempotencyKeyMissing, ReferenceNotFound
 from mar.api.pagination import Pagination
 from mar.api.parsers import SafeJSONParser
-from mar.models import Amendment, Medication
+from mar.models import Administration, Amendment, Medication
 from mar.printing_selectors import Month, can_print_records
 from mar.services import administrations as charting
 from mar.services import orders as order_services
@@ -42,6 +41,7 @@ from mar.services import printing, reviews
 from medtech import permissions, security
 from medtech.audit import audit_read
 from medtech.permissions import Area
+from staff import tokens
 from staff.models import User
 
 NOT_FOUND = OpenApiResponse(s.ErrorOut, description="Not found in your communities.")
@@ -71,7 +71,11 @@ class ApiView(GenericAPIView):
     parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     pagination_class = Pagination
-    metadata_class = None  # OPTIONS: 405; the schema at /api/schema/ describes everything
+    metadata_class = None  # the schema at /api/schema/ describes everything
+
+    def options(self, request: Request, *args, **kwargs) -> Response:
+        """204 with ``Allow`` (added by DRF): the methods this path takes."""
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -134,8 +138,11 @@ class TokenView(ApiView):
 
     @extend_schema(
         operation_id="auth_token",
-        description="Exchange a username and password for the account's API token, sent "
-        "as `Authorization: Token <token>`.",
+        description="Exchange a username and password for a new API token for this device, "
+        "sent as `Authorization: Token <token>`. Only its digest is kept: it is shown once. "
+        "It expires after the pages' idle limit without use (each use renews it) and 12 "
+        "hours after it was issued, and ends at logout, at a password change and when the "
+        "account is deactivated.",
         request=s.TokenIn,
         responses={
             200: s.TokenOut,
@@ -157,11 +164,42 @@ class TokenView(ApiView):
             raise SignInPaused(request=http_request, username=data["username"])
         if user is None:
             raise exceptions.AuthenticationFailed("Wrong username or password.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, key = tokens.api_token_issue(user=user, now=timezone.now(), request=http_request)
+        return Response(s.TokenOut({"token": key, "expiry": token.expiry}).data)
 
     def get_authenticate_header(self, request) -> str:
         return "Token"
+
+
+class LogoutView(ApiView):
+    authentication_classes = [tokens.TokenAuthentication]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        request=None,
+        responses={204: OpenApiResponse(description="This token no longer works."), **errors(401)},
+        description="End the token this request is sent with (this device signs out).",
+    )
+    def post(self, request: Request) -> Response:
+        tokens.api_token_revoke(token=request.auth, now=timezone.now(), request=request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(ApiView):
+    @extend_schema(
+        operation_id="auth_logout_all",
+        request=None,
+        responses={
+            204: OpenApiResponse(description="None of your tokens works any more."),
+            **errors(401, 403),
+        },
+        description="End every API token of the signed-in person, on every device.",
+    )
+    def post(self, request: Request) -> Response:
+        tokens.api_tokens_revoke_all(
+            user=request.user, now=timezone.now(), request=request._request, reason="logout-all"
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Residents -----------------------------------------------------------------------------
@@ -509,7 +547,7 @@ class AdministrationListView(ApiView):
 
     @extend_schema(
         operation_id="administrations_create",
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, *openapi.OFFLINE_HEADERS],
         request=s.AdministrationIn,
         responses={
             201: OpenApiResponse(s.AdministrationOut, description="Charted."),
@@ -544,6 +582,7 @@ class AdministrationListView(ApiView):
             now=timezone.now(),
             scheduled_dose=dose,
             order=order,
+            source=Administration.Source.API,
             **chart_arguments(user=user, data=data),
         )
         return Response(

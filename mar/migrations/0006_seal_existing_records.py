@@ -10,20 +10,32 @@ from django.db import migrations
 
 
 def seal_existing(apps, schema_editor):
-    from mar.services.chain import GENESIS_HASH, SEALED_FIELDS, link_hash, record_hash
+    from mar.services.chain import (
+        GENESIS_HASH,
+        SEALED_FIELDS,
+        SEALED_WHEN_SET,
+        link_hash,
+        record_hash,
+    )
 
     Administration = apps.get_model("mar", "Administration")
     Amendment = apps.get_model("mar", "Amendment")
     RecordSeal = apps.get_model("mar", "RecordSeal")
     if RecordSeal.objects.exists():
         return
+    def sealed(model, record_type):
+        # Fields sealed only when set exist in later states of the model, not in this one.
+        columns = {field.attname for field in model._meta.concrete_fields}
+        optional = [name for name in SEALED_WHEN_SET[record_type] if name in columns]
+        return (*SEALED_FIELDS[record_type], *optional)
+
     records = []
-    fields = SEALED_FIELDS["administration"]
+    fields = sealed(Administration, "administration")
     for row in Administration.objects.values("pk", "resident__facility_id", *fields):
         records.append(
             (row["resident__facility_id"], row["documented_at"], 0, "administration", row)
         )
-    fields = SEALED_FIELDS["amendment"]
+    fields = sealed(Amendment, "amendment")
     for row in Amendment.objects.values("pk", "administration__resident__facility_id", *fields):
         facility_id = row["administration__resident__facility_id"]
         records.append((facility_id, row["amended_at"], 1, "amendment", row))

@@ -249,10 +249,12 @@ def _lock_order(order_id: int) -> Order:
     )
 
 
-def _replay(*, key: str, fingerprint: str) -> ChartResult | None:
+def _replay(*, user: User, key: str, fingerprint: str) -> ChartResult | None:
+    """The record this user's key made, if any: keys are scoped to the person who charts
+    (another user's same key is another request)."""
     existing = (
         Administration.objects.select_related("administered_by", "resident__facility")
-        .filter(idempotency_key=key)
+        .filter(administered_by=user, idempotency_key=key)
         .first()
     )
     if existing is None:
@@ -284,8 +286,12 @@ def administration_record(
     scanned_code: str = "",
     scan_skipped: str = "",
     claims: Claims | None = None,
+    source: str = Administration.Source.TABLET,
 ) -> ChartResult:
     """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``).
+
+    ``source``: how the request came (the tablet's page, the API, a tablet's offline
+    queue), kept on the record and shown to the nurse.
 
     ``scanned_code`` must be the medication's NDC or the order's Rx number (a mismatch
     stops with ``ScanMismatch``); where the community requires a scan, a dose given
@@ -366,13 +372,14 @@ def administration_record(
                 scanned_code=scanned_code,
                 scan_skipped="" if scanned_code else scan_skipped,
                 claims=claims or Claims(),
+                source=source,
             )
             if result.created:
                 _audit_and_seal(result.administration, user=user, now=now)
             return result
     except IntegrityError as error:
         # Two requests with one key raced past the replay check: the first one won.
-        if replay := _replay(key=key, fingerprint=fingerprint):
+        if replay := _replay(user=user, key=key, fingerprint=fingerprint):
             return replay
         raise ChartingInvalid(f"The record could not be saved: {error}") from error
 
@@ -405,6 +412,7 @@ def _record(
     scanned_code: str,
     scan_skipped: str,
     claims: Claims,
+    source: str,
 ) -> ChartResult:
     if scheduled_dose is not None:
         dose = (
@@ -424,14 +432,14 @@ def _record(
                 .first()
             )
         if existing is not None:
-            if existing.idempotency_key == key:
-                return _replay(key=key, fingerprint=fingerprint)
+            if existing.idempotency_key == key and existing.administered_by_id == user.pk:
+                return _replay(user=user, key=key, fingerprint=fingerprint)
             raise DoseAlreadyCharted(existing)
         order = dose.order
     else:
         dose = None
         order = _lock_order(order.pk)
-        if replay := _replay(key=key, fingerprint=fingerprint):
+        if replay := _replay(user=user, key=key, fingerprint=fingerprint):
             return replay
     # The dose's lock query loaded its resident and facility (the order's, for PRN).
     resident = dose.resident if dose is not None else order.resident
@@ -493,6 +501,7 @@ def _record(
         scan_skipped=scan_skipped if given else "",
         idempotency_key=key,
         request_fingerprint=fingerprint,
+        source=source,
     )
     if given:
         try:

@@ -75,7 +75,12 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
 # Legal fields added after records were first sealed: hashed only when they hold a value,
 # so a record sealed before they existed keeps the hash it was sealed with.
 SEALED_WHEN_SET: dict[str, tuple[str, ...]] = {
-    RecordSeal.RecordType.ADMINISTRATION: ("override_id", "scanned_code", "scan_skipped"),
+    RecordSeal.RecordType.ADMINISTRATION: (
+        "override_id",
+        "scanned_code",
+        "scan_skipped",
+        "source",
+    ),
     RecordSeal.RecordType.AMENDMENT: (),
 }
 MODELS: dict[str, type[models.Model]] = {

@@ -24,7 +24,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 
-from mar.models import Notification, Order, ScheduledDose
+from mar.models import Administration, Notification, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.notifications import notifications_create
 from staff.models import User
@@ -157,6 +157,7 @@ def administration_record_offline(
             now=now,
             scheduled_dose=scheduled_dose,
             order=order,
+            source=Administration.Source.OFFLINE,
             **record,
         )
     except CONFLICTS as error:

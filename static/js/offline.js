@@ -4,14 +4,16 @@
  *   from the tablet when the network is gone.
  * - On a pass page (an element with data-offline-bundle) and every few minutes, fetches
  *   the cart's offline bundle (residents, allergies, this pass's and the next pass's
- *   doses, PRN orders with their limits and recent doses, PIN verifiers of the
- *   community's staff) and keeps it in IndexedDB.
+ *   doses, PRN orders with their limits and recent doses, PIN verifiers of the staff
+ *   on duty for the cart) and keeps it in IndexedDB. The server gives it only to
+ *   someone who has taken the cart; a refusal (403) drops the kept copy.
  * - Offline, "Given" / "Not given" / "Give PRN" open a panel drawn here; confirming puts
  *   the dose in a queue in IndexedDB with its idempotency key, who charted it and the
  *   time it was given. The bar at the top says "Offline - N waiting".
  * - The Lock screen's PIN switch works offline: the PIN is checked here against the
- *   verifier (PBKDF2-SHA256 with WebCrypto, see staff.services.pin_offline_derive); the
- *   doses of someone switched in this way are signed with a key derived from their PIN.
+ *   verifier (Argon2id with hash-wasm, static/vendor/hash-wasm-argon2.umd.min.js, MIT;
+ *   see staff.services.pin_offline_derive); the doses of someone switched in this way
+ *   are signed with a key derived from their PIN (HMAC-SHA256 with WebCrypto).
  * - Back online, the queue goes in order to POST /api/v1/administrations/ (the same API
  *   and the same rules as online); what the server answers is shown: recorded (with
  *   both times for a late entry), or a conflict (someone else charted it meanwhile, or
@@ -244,18 +246,22 @@
 
   // --- The PIN, checked on the tablet ----------------------------------------------------
 
-  function derivePin(pin, salt, iterations) {
-    return crypto.subtle
-      .importKey("raw", utf8(pin), "PBKDF2", false, ["deriveBits"])
-      .then(function (material) {
-        return crypto.subtle.deriveBits(
-          { name: "PBKDF2", hash: "SHA-256", salt: utf8(salt), iterations: iterations },
-          material,
-          256
-        );
+  // T = Argon2id(pin, salt, the verifier's cost, 32 bytes), as the server derives it.
+  function derivePin(pin, params) {
+    if (!window.hashwasm || !params || params.algorithm !== "argon2id") {
+      return Promise.reject(new Error("This tablet cannot check this PIN offline."));
+    }
+    return window.hashwasm
+      .argon2id({
+        password: pin,
+        salt: utf8(params.salt),
+        parallelism: params.parallelism || 1,
+        iterations: params.iterations,
+        memorySize: params.memory_kib,
+        hashLength: 32,
+        outputType: "binary",
       })
-      .then(function (bits) {
-        var stretched = new Uint8Array(bits);
+      .then(function (stretched) {
         return Promise.all([
           crypto.subtle.digest("SHA-256", concat(utf8("verify:"), stretched)),
           crypto.subtle.digest("SHA-256", concat(utf8("sign:"), stretched)),
@@ -1094,7 +1100,7 @@
     }
     event.preventDefault();
     detail.say("No connection: checking the PIN on this tablet…", "busy");
-    derivePin(pin, person.pin.salt, person.pin.iterations)
+    derivePin(pin, person.pin)
       .then(function (derived) {
         if (!sameText(derived.verifier, person.pin.verifier)) {
           detail.say("Wrong PIN for " + person.name + ". Try again.", "error");
@@ -1351,6 +1357,13 @@
       headers: { Accept: "application/json", "X-Background-Request": "1" },
     })
       .then(function (response) {
+        if (response.status === 403 || response.status === 404) {
+          // Not (or no longer) on duty for this cart: keep nothing of it on the tablet.
+          state.bundle = null;
+          return kvDelete("bundle").then(function () {
+            throw new Error(String(response.status));
+          });
+        }
         if (!response.ok) {
           throw new Error(String(response.status));
         }

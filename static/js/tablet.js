@@ -26,7 +26,7 @@
 (function () {
   "use strict";
 
-  var MAX_PIN = 6;
+  var MAX_PIN = 8;
 
   // --- The PIN pad (the lock page and the overlay) ---------------------------------
 

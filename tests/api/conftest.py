@@ -10,13 +10,12 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mar.models import Order, ScheduledDose
 from mar.services.doses import doses_sync_for_order
 from staff.models import User
-from tests.factories import OrderFactory, StockItemFactory, UserFactory
+from tests.factories import OrderFactory, StockItemFactory, UserFactory, api_token
 from tests.mar.conftest import NOW, Community
 
 AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago
@@ -29,9 +28,8 @@ def moment() -> dt.datetime:
 
 
 def client_for(user: User) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
     return client
 
 

@@ -69,6 +69,28 @@ def test_the_same_key_with_another_body_answers_422(api_as, community, dose):
     assert "idempotency key" in response.json()["detail"]
 
 
+def test_another_users_same_key_is_another_request(api_as, community, dose):
+    post(api_as(community.tech), given(dose), key="shared-key")
+    colleague = UserFactory(facility=community.facility, initials="JD")
+    CertificationFactory(user=colleague)
+    prn = prn_order(community)
+
+    response = post(
+        api_as(colleague),
+        {
+            "order": str(prn.public_id),
+            "status": "given",
+            "administered_at": AT.isoformat(),
+            "prn_reason": "Knee pain",
+        },
+        key="shared-key",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["administered_by"]["id"] == str(colleague.public_id)
+    assert Administration.objects.filter(idempotency_key="shared-key").count() == 2
+
+
 def test_a_dose_already_charted_answers_409_with_the_existing_record(api_as, community, dose):
     first = post(api_as(community.tech), given(dose)).json()
     colleague = UserFactory(facility=community.facility, initials="JD")

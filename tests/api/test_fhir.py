@@ -271,3 +271,124 @@ def test_searches_cost_the_same_queries_for_one_row_or_many(
         fhir_get(client, "MedicationRequest")
 
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_metadata_is_a_capability_statement_of_what_is_served(client):
+    status, statement = fhir_get(client, "metadata")
+
+    resources = {entry["type"]: entry for entry in statement["rest"][0]["resource"]}
+    assert status == 200
+    assert statement["resourceType"] == "CapabilityStatement"
+    assert statement["fhirVersion"] == "4.0.1"
+    assert statement["format"] == ["application/fhir+json"]
+    assert set(resources) == {"Patient", "MedicationRequest", "MedicationAdministration"}
+    searched = resources["MedicationAdministration"]["searchParam"]
+    assert {param["name"] for param in searched} == {"patient", "effective-time"}
+
+
+def test_effective_time_searches_the_amended_time(api_as, community):
+    record = chart(community, due_dose(stocked_order(community)))
+    charting.administration_amend(
+        administration=record,
+        user=community.nurse,
+        field="administered_at",
+        new_value="2026-11-20T12:10:00+00:00",
+        reason="Charted the wrong time",
+        now=AT,
+    )
+    client = api_as(community.nurse)
+
+    def found(value: str) -> list[str]:
+        _, bundle = fhir_get(client, "MedicationAdministration", **{"effective-time": value})
+        return [entry["resource"]["id"] for entry in bundle.get("entry", [])]
+
+    assert found("eq2026-11-20T12:10:00Z") == [str(record.public_id)]
+    assert found("lt2026-11-20T13:00:00Z") == [str(record.public_id)]
+    assert found("ge2026-11-20T13:00:00Z") == []
+    assert found("eq2026-11-20T13:30:00Z") == []
+
+
+def test_fractional_seconds_in_effective_time_are_kept(api_as, community):
+    record = chart(
+        community, due_dose(stocked_order(community)), at=AT + dt.timedelta(seconds=0.25)
+    )
+    client = api_as(community.nurse)
+
+    def total(value: str) -> int:
+        return fhir_get(client, "MedicationAdministration", **{"effective-time": value})[1]["total"]
+
+    assert total("eq2026-11-20T13:30:00.25Z") == 1
+    assert total("eq2026-11-20T13:30:00.2Z") == 1
+    assert total("eq2026-11-20T13:30:00.3Z") == 0
+    assert total("gt2026-11-20T13:30:00.250Z") == 0
+    assert total("gt2026-11-20T13:30:00.1Z") == 1
+    assert record.administered_at.microsecond == 250_000
+
+
+@pytest.mark.parametrize("accept", ["application/fhir+xml", "application/xml, text/html"])
+def test_asking_for_xml_answers_406_with_an_operation_outcome(api_as, community, accept):
+    client = api_as(community.tech)
+
+    response = client.get(f"{BASE}/Patient/{community.resident.public_id}", HTTP_ACCEPT=accept)
+    by_format = client.get(f"{BASE}/Patient/{community.resident.public_id}", {"_format": "xml"})
+
+    for answer in (response, by_format):
+        assert answer.status_code == 406
+        assert answer["Content-Type"] == FHIR_JSON
+        assert answer.json()["resourceType"] == "OperationOutcome"
+        assert answer.json()["issue"][0]["code"] == "not-supported"
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/fhir+json", "application/json", "*/*", "application/json+fhir"]
+)
+def test_json_in_any_of_its_names_is_served(api_as, community, accept):
+    response = api_as(community.tech).get(
+        f"{BASE}/Patient/{community.resident.public_id}", HTTP_ACCEPT=accept
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == FHIR_JSON
+
+
+def test_resources_carry_a_version_and_when_they_last_changed(api_as, community):
+    record = chart(community, due_dose(stocked_order(community)))
+    client = api_as(community.nurse)
+    path = f"MedicationAdministration/{record.public_id}"
+    _, before = fhir_get(client, path)
+    charting.administration_amend(
+        administration=record,
+        user=community.nurse,
+        field="note",
+        new_value="Took it with applesauce",
+        reason="Left out",
+        now=AT + dt.timedelta(minutes=5),
+    )
+
+    _, after = fhir_get(client, path)
+    _, again = fhir_get(client, path)
+    _, request = fhir_get(client, f"MedicationRequest/{record.order.public_id}")
+    _, patient = fhir_get(client, f"Patient/{community.resident.public_id}")
+
+    assert before["meta"]["lastUpdated"] == "2026-11-20T13:30:00Z"
+    assert after["meta"]["lastUpdated"] == "2026-11-20T13:35:00Z"
+    assert after["meta"]["versionId"] != before["meta"]["versionId"]
+    assert again["meta"] == after["meta"]
+    assert request["meta"]["lastUpdated"] and request["meta"]["versionId"]
+    assert patient["meta"]["lastUpdated"] and patient["meta"]["versionId"]
+
+
+def test_a_patient_has_an_identifier_and_a_gender(api_as, community):
+    community.resident.sex = "female"
+    community.resident.save()
+
+    _, patient = fhir_get(api_as(community.tech), f"Patient/{community.resident.public_id}")
+
+    assert patient["gender"] == "female"
+    assert patient["identifier"] == [
+        {
+            "use": "usual",
+            "system": "urn:medtech-emar:resident",
+            "value": str(community.resident.public_id),
+        }
+    ]

@@ -1,6 +1,7 @@
-"""The offline med pass's server side: the cart's bundle, and doses arriving from a tablet's
-offline queue (who charted them, signatures of the offline PIN switch, conflicts that
-notify the nurses)."""
+"""The offline med pass's server side: the cart's bundle (only for who has taken the cart,
+with the Argon2id PIN verifiers of the staff on duty for it), and doses arriving from a
+tablet's offline queue (who charted them, signatures of the offline PIN switch, conflicts
+that notify the nurses, the record marked as charted offline)."""
 
 import datetime as dt
 import hashlib
@@ -8,9 +9,12 @@ import hmac
 import json
 
 import pytest
+from argon2.low_level import Type, hash_secret_raw
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from inventory.services import cart_assignment_end, cart_assignment_start
 from mar.models import Administration, Notification
 from mar.services import administrations as charting
 from mar.services import orders as order_services
@@ -18,10 +22,12 @@ from mar.services.doses import doses_sync_for_order
 from medtech.models import AuditEvent
 from residents.models import Allergy
 from staff import services as staff_services
-from tests.api.conftest import AT, due_dose
+from staff.models import User
+from tests.api.conftest import AT, due_dose, prn_order
 from tests.factories import (
     DEMO_PASSWORD,
     CertificationFactory,
+    MedCartFactory,
     OrderFactory,
     ResidentFactory,
     RoomFactory,
@@ -34,17 +40,23 @@ QUEUED_AT = GIVEN_AT + dt.timedelta(seconds=5)
 
 
 @pytest.fixture(autouse=True)
-def fast_pin_derivation(settings):
-    # The real figure (600 000) costs half a second per PIN; the scheme is the same.
-    settings.PIN_OFFLINE_ITERATIONS = 1_000
+def tech_on_duty(community):
+    """The tech has taken the community's cart: their tablet keeps its bundle."""
+    return cart_assignment_start(cart=community.cart, user=community.tech, now=AT)
 
 
 @pytest.fixture
 def colleague(community):
+    """On duty for the same cart, with a PIN: the offline switch may bring them in."""
     user = UserFactory(facility=community.facility, first_name="Sam", initials="SO")
     CertificationFactory(user=user)
-    staff_services.user_set_pin(user=user, pin="2580", password=DEMO_PASSWORD)
+    staff_services.user_set_pin(user=user, pin="258031", password=DEMO_PASSWORD)
+    cart_assignment_start(cart=community.cart, user=user, now=AT)
     return user
+
+
+def bundle_url(community) -> str:
+    return f"/api/v1/offline/carts/{community.cart.public_id}/"
 
 
 def offline_body(dose, **fields) -> bytes:
@@ -61,7 +73,10 @@ def offline_body(dose, **fields) -> bytes:
 def signature(*, key: str, user, body: bytes, pin: str) -> str:
     """What static/js/offline.js computes after the PIN was checked on the tablet."""
     derived = staff_services.pin_offline_derive(
-        pin=pin, salt=user.pin_offline_salt, iterations=user.pin_offline_iterations
+        pin=pin,
+        salt=user.pin_offline_salt,
+        iterations=user.pin_offline_iterations,
+        memory_kib=user.pin_offline_memory_kib,
     )
     message = f"{key}\n{user.public_id}\n".encode() + body
     return hmac.new(bytes.fromhex(derived.key), message, hashlib.sha256).hexdigest()
@@ -92,10 +107,13 @@ def test_the_bundle_has_the_carts_residents_doses_and_pin_verifiers_but_no_secre
     assert [d["id"] for d in bundle["doses"]] == [str(dose.public_id)]
     assert bundle["doses"][0]["state"] == "due"
     staff = {person["id"]: person for person in bundle["staff"]}
-    assert set(staff) == {str(colleague.public_id)}  # the only one with a PIN
+    assert set(staff) == {str(colleague.public_id)}  # the only one on duty with a PIN
     assert staff[str(colleague.public_id)]["pin"] == {
+        "algorithm": "argon2id",
         "salt": colleague.pin_offline_salt,
-        "iterations": 1_000,
+        "iterations": 1,
+        "memory_kib": 1024,
+        "parallelism": 1,
         "verifier": colleague.pin_offline_verifier,
     }
     assert AuditEvent.objects.filter(
@@ -176,7 +194,7 @@ def test_a_dose_charted_after_an_offline_pin_switch_is_recorded_as_that_person(
     api_as, community, dose, colleague
 ):
     body = offline_body(dose)
-    sig = signature(key="offline-2", user=colleague, body=body, pin="2580")
+    sig = signature(key="offline-2", user=colleague, body=body, pin="258031")
 
     response = post_offline(
         api_as(community.tech), body, key="offline-2", charted_by=colleague, sig=sig
@@ -187,7 +205,7 @@ def test_a_dose_charted_after_an_offline_pin_switch_is_recorded_as_that_person(
     assert Administration.objects.get().administered_by == colleague
 
 
-@pytest.mark.parametrize("pin", ["1470", None])
+@pytest.mark.parametrize("pin", ["147025", None])
 def test_a_claim_for_someone_else_without_their_pins_signature_is_refused(
     api_as, community, dose, colleague, pin
 ):
@@ -205,7 +223,7 @@ def test_a_claim_for_someone_else_without_their_pins_signature_is_refused(
 
 def test_a_signature_does_not_carry_over_to_another_body(api_as, community, dose, colleague):
     signed = offline_body(dose)
-    sig = signature(key="offline-4", user=colleague, body=signed, pin="2580")
+    sig = signature(key="offline-4", user=colleague, body=signed, pin="258031")
 
     response = post_offline(
         api_as(community.tech),
@@ -343,13 +361,117 @@ def test_the_manifest_names_the_med_pass_and_its_icons(client):
 def test_setting_a_pin_makes_an_offline_verifier_the_tablet_can_recompute(community):
     user = community.tech
 
-    staff_services.user_set_pin(user=user, pin="4826", password=DEMO_PASSWORD)
+    staff_services.user_set_pin(user=user, pin="482613", password=DEMO_PASSWORD)
 
     user.refresh_from_db()
     derived = staff_services.pin_offline_derive(
-        pin="4826", salt=user.pin_offline_salt, iterations=user.pin_offline_iterations
+        pin="482613",
+        salt=user.pin_offline_salt,
+        iterations=user.pin_offline_iterations,
+        memory_kib=user.pin_offline_memory_kib,
     )
     assert user.pin_offline_verifier == derived.verifier
     assert user.pin_offline_key == derived.key
     assert derived.verifier != derived.key
-    assert "4826" not in (user.pin_offline_verifier + user.pin_offline_key)
+    assert "482613" not in (user.pin_offline_verifier + user.pin_offline_key)
+
+
+def test_the_bundle_goes_only_to_someone_who_has_taken_the_cart(api_as, community, colleague):
+    bystander = UserFactory(facility=community.facility, initials="BY")
+    CertificationFactory(user=bystander)
+    handed_over = community.second_nurse
+    cart_assignment_start(cart=community.cart, user=handed_over, now=AT)
+    cart_assignment_end(user=handed_over, now=AT)
+
+    never = api_as(bystander).get(bundle_url(community))
+    after_hand_over = api_as(handed_over).get(bundle_url(community))
+
+    assert (never.status_code, after_hand_over.status_code) == (403, 403)
+    assert "Take this cart" in never.json()["detail"]
+    assert "verifier" not in never.content.decode()
+
+
+def test_the_bundle_holds_only_the_verifiers_of_staff_on_duty_for_this_cart(
+    api_as, community, colleague
+):
+    off_duty = UserFactory(facility=community.facility, initials="OD")
+    staff_services.user_set_pin(user=off_duty, pin="369140", password=DEMO_PASSWORD)
+    other_cart = UserFactory(facility=community.facility, initials="OC")
+    staff_services.user_set_pin(user=other_cart, pin="482613", password=DEMO_PASSWORD)
+    cart_assignment_start(cart=MedCartFactory(facility=community.facility), user=other_cart, now=AT)
+
+    bundle = api_as(community.tech).get(bundle_url(community)).json()
+
+    assert {person["id"] for person in bundle["staff"]} == {str(colleague.public_id)}
+
+
+def test_a_pin_from_before_argon2id_verifiers_is_not_in_the_bundle_and_opens_nothing(
+    api_as, community, colleague
+):
+    User.objects.filter(pk=colleague.pk).update(
+        pin_offline_memory_kib=0, pin_offline_verifier="", pin_offline_key=""
+    )
+    colleague.refresh_from_db()
+
+    bundle = api_as(community.tech).get(bundle_url(community)).json()
+
+    assert bundle["staff"] == []
+    assert colleague.pin_needs_renewal
+    with pytest.raises(staff_services.PinNeedsRenewal, match="set a new PIN"):
+        staff_services.user_pin_verify(user=colleague, pin="258031", now=AT)
+
+
+def test_the_verifier_is_argon2id_and_memory_hard(community, settings):
+    settings.PIN_OFFLINE_ITERATIONS = 3
+    settings.PIN_OFFLINE_MEMORY_KIB = 64 * 1024
+
+    staff_services.user_set_pin(user=community.tech, pin="482613", password=DEMO_PASSWORD)
+
+    community.tech.refresh_from_db()
+    assert (community.tech.pin_offline_iterations, community.tech.pin_offline_memory_kib) == (
+        3,
+        64 * 1024,
+    )
+    expected = hash_secret_raw(
+        b"482613",
+        community.tech.pin_offline_salt.encode(),
+        time_cost=3,
+        memory_cost=64 * 1024,
+        parallelism=1,
+        hash_len=32,
+        type=Type.ID,
+    )
+    assert community.tech.pin_offline_verifier == hashlib.sha256(b"verify:" + expected).hexdigest()
+
+
+def test_a_dose_from_the_offline_queue_is_marked_so_on_the_record_and_the_review_list(
+    api_as, client, community, dose
+):
+    response = post_offline(
+        api_as(community.tech),
+        offline_body(dose, status="refused", reason="Said no"),
+        key="offline-9",
+        charted_by=community.tech,
+    )
+    online = api_as(community.tech).post(
+        URL,
+        {
+            "order": str(prn_order(community).public_id),
+            "status": "given",
+            "administered_at": AT.isoformat(),
+            "prn_reason": "Knee pain",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="online-9",
+    )
+    client.force_login(community.nurse)
+
+    review = client.get(reverse("mar:review"))
+
+    assert response.json()["source"] == "offline"
+    assert online.json()["source"] == "api"
+    assert Administration.objects.get(idempotency_key="offline-9").source == "offline"
+    assert 'data-testid="charted-offline"' in review.text
+    record = Administration.objects.get(idempotency_key="offline-9")
+    detail = client.get(reverse("mar:administration_detail", args=[record.public_id]))
+    assert "Charted offline, synced later" in detail.text

@@ -24,7 +24,6 @@ from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mar.services import administrations as charting
@@ -32,7 +31,7 @@ from mar.services import concerns
 from residents.models import ConcernReport
 from staff.models import Certification
 from tests.api.conftest import AT, due_dose, prn_order, stocked_order
-from tests.factories import CertificationFactory
+from tests.factories import CertificationFactory, api_token
 
 MAX_EXAMPLES = 8
 # The coverage phase walks every boundary of every parameter: with its invalid cases too
@@ -86,13 +85,14 @@ def records(community) -> dict[str, list[str]]:
 
 @pytest.fixture
 def token(community) -> str:
-    return Token.objects.create(user=community.nurse).key
+    return api_token(community.nurse)
 
 
 @pytest.fixture
-def api_schema(db, request):
-    """The schema, loaded through the WSGI app. As in Django's test client, requests do
-    not close the database connection when they finish: it holds the test's transaction."""
+def api_schema(db, request, token):
+    """The schema, loaded through the WSGI app (as a signed-in nurse: the schema is for
+    signed-in people). As in Django's test client, requests do not close the database
+    connection when they finish: it holds the test's transaction."""
     if not hasattr(request.node, "_nodeid"):
         # schemathesis 4.32's lazy schemas read pytest < 9's private ``Node._nodeid``.
         request.node._nodeid = request.node.nodeid
@@ -100,7 +100,10 @@ def api_schema(db, request):
     signals.request_finished.disconnect(close_old_connections)
     try:
         yield schemathesis.openapi.from_wsgi(
-            "/api/schema/", get_wsgi_application(), config=schemathesis.Config.from_dict(CONFIG)
+            "/api/schema/",
+            get_wsgi_application(),
+            config=schemathesis.Config.from_dict(CONFIG),
+            headers={"Authorization": f"Token {token}"},
         )
     finally:
         signals.request_started.connect(close_old_connections)

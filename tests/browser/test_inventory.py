@@ -30,7 +30,7 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
-MARIA_PIN, DARNELL_PIN, REBECCA_PIN = "2580", "3691", "4826"
+MARIA_PIN, DARNELL_PIN, REBECCA_PIN = "258031", "369140", "482613"
 
 
 class Floor:

@@ -37,8 +37,8 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
-ROSA_PIN = "2580"
-SAM_PIN = "13579"
+ROSA_PIN = "258031"
+SAM_PIN = "135792"
 
 
 class Floor:

@@ -14,8 +14,8 @@ from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
-ROSA_PIN = "2580"
-SAM_PIN = "13579"
+ROSA_PIN = "258031"
+SAM_PIN = "135792"
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_it_locks_by_itself_and_keeps_what_was_typed(tablet_page, live_server, c
     sign_in(page, live_server.url, rosa)
     page.goto(live_server.url + reverse("staff:pin"))
     new_pin = page.get_by_label("New PIN", exact=True)
-    new_pin.fill("8642")
+    new_pin.fill("864213")
     assert small_touch_targets(page) == []
     assert horizontal_overflow(page) == 0
     screenshot(page, "my-pin")
@@ -138,7 +138,7 @@ def test_it_locks_by_itself_and_keeps_what_was_typed(tablet_page, live_server, c
     assert small_touch_targets(page) == []
     screenshot(page, "lock-auto")
 
-    type_pin(overlay, "9753")
+    type_pin(overlay, "975312")
     overlay.get_by_role("button", name="Unlock").tap()
     expect(overlay.get_by_role("alert")).to_contain_text("Wrong PIN for Rosa Alvarez")
     expect(overlay).to_be_visible()
@@ -147,7 +147,7 @@ def test_it_locks_by_itself_and_keeps_what_was_typed(tablet_page, live_server, c
     overlay.get_by_role("button", name="Unlock").tap()
 
     expect(overlay).to_be_hidden()
-    expect(new_pin).to_have_value("8642")
+    expect(new_pin).to_have_value("864213")
     expect(page).to_have_url(re.compile(re.escape(reverse("staff:pin")) + "$"))
     assert page.request.get(live_server.url + reverse("home"), max_redirects=0).status == 200
 

@@ -31,7 +31,13 @@ def moment() -> dt.datetime:
 
 
 TODAY = dt.date(2026, 11, 20)
-PINS = {"tech": "2580", "witness": "3691", "nurse": "4826", "second_nurse": "5937", "admin": "6048"}
+PINS = {
+    "tech": "258031",
+    "witness": "369140",
+    "nurse": "482613",
+    "second_nurse": "593728",
+    "admin": "604851",
+}
 
 
 def person(facility, role: str, pin: str, **fields) -> User:
@@ -61,7 +67,7 @@ class Stockroom:
         self.nurse = person(self.facility, User.Role.NURSE, PINS["nurse"], title="RN")
         self.second_nurse = person(self.facility, User.Role.NURSE, PINS["second_nurse"])
         self.admin = person(self.facility, User.Role.ADMINISTRATOR, PINS["admin"], title="")
-        self.outsider = person(FacilityFactory(), User.Role.NURSE, "7159")
+        self.outsider = person(FacilityFactory(), User.Role.NURSE, "715962")
         self.medication = MedicationFactory(generic_name="lisinopril", strength="10 mg")
         self.controlled = MedicationFactory(
             generic_name="hydrocodone/acetaminophen",

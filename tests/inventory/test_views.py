@@ -141,7 +141,7 @@ def test_a_wrong_witness_pin_keeps_the_form_and_says_why(room, signed_in):
             "quantity": "1",
             "reason": "Dropped or contaminated",
             "witness": room.witness.public_id,
-            "witness_secret": "1357",
+            "witness_secret": "135746",
         },
     )
 

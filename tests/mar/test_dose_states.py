@@ -52,12 +52,11 @@ def community(db) -> Community:
 
 
 @pytest.fixture
-def colleague(community, settings) -> User:
+def colleague(community) -> User:
     """A med tech with a PIN, who charts on the cart's tablet while it is offline."""
-    settings.PIN_OFFLINE_ITERATIONS = 1_000
     user = UserFactory(facility=community.facility, first_name="Sam", initials="SO")
     CertificationFactory(user=user)
-    staff_services.user_set_pin(user=user, pin="2580", password=DEMO_PASSWORD)
+    staff_services.user_set_pin(user=user, pin="258013", password=DEMO_PASSWORD)
     return user
 
 
@@ -156,6 +155,7 @@ def test_it_counts_an_away_residents_doses_as_away_not_due_on_the_cart_list(
 def test_it_answers_away_for_the_dose_in_the_api_and_the_offline_bundle(
     community, dose, in_hospital
 ):
+    community.put_on_duty(community.tech, at=AT)
     bundle = client_for(community.tech).get(f"/api/v1/offline/carts/{community.cart.public_id}/")
 
     assert api_dose_state(community.tech, dose) == "away"
@@ -233,7 +233,7 @@ def test_it_refuses_a_dose_synced_from_the_offline_queue_and_tells_the_nurses(
         body,
         key=key,
         charted_by=colleague,
-        sig=offline_signature(key=key, user=colleague, body=body, pin="2580"),
+        sig=offline_signature(key=key, user=colleague, body=body, pin="258013"),
     )
 
     assert response.status_code == 422

@@ -20,6 +20,7 @@ def admit_data(community, **overrides):
         "last_name": "Hart",
         "preferred_name": "",
         "date_of_birth": "1938-03-14",
+        "sex": "female",
         "admitted_on": "2026-11-01",
         "room": community.room.pk,
         "physician": "Dr. Ana Ortiz",

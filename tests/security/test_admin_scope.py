@@ -1,13 +1,23 @@
 """The Django admin follows the pages' rules: an administrator sees only their own
-communities' rows, and a change made there is audited."""
+communities' rows, a change made there is audited, and clinical data is read-only there
+(its changes go through the screens and their services)."""
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from medtech.models import AuditEvent
+from residents.models import Allergy
 from staff.models import User
-from tests.factories import FacilityFactory, ResidentFactory, UserFactory
+from tests.factories import (
+    FacilityFactory,
+    MedicationFactory,
+    OrderFactory,
+    ResidentFactory,
+    RoomFactory,
+    StockItemFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -56,21 +66,67 @@ def test_it_hides_other_communities_staff(client, here, administrator):
 
 
 def test_a_change_in_the_admin_is_audited_without_secrets(client, here, administrator):
-    ours = ResidentFactory(facility=here, physician="Dr. Ortiz")
-    page = client.get(reverse("admin:residents_resident_change", args=[ours.pk]))
+    ours = RoomFactory(facility=here, number="101")
+    page = client.get(reverse("admin:residents_room_change", args=[ours.pk]))
     form = page.context["adminform"].form
     data = {
         name: ("" if value is None else value)
         for name, value in form.initial.items()
         if name in form.fields and not isinstance(value, list | tuple)
     }
-    data |= {"physician": "Dr. Okafor", "photo": ""}
-    for prefix in ("allergies", "diagnoses"):
-        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+    data |= {"number": "102"}
 
-    response = client.post(reverse("admin:residents_resident_change", args=[ours.pk]), data)
+    response = client.post(reverse("admin:residents_room_change", args=[ours.pk]), data)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
-    event = AuditEvent.objects.get(action="admin.residents.resident.change")
-    assert (event.actor_id, event.resident_id) == (administrator.pk, ours.pk)
-    assert (event.before["physician"], event.after["physician"]) == ("Dr. Ortiz", "Dr. Okafor")
+    event = AuditEvent.objects.get(action="admin.residents.room.change")
+    assert event.actor_id == administrator.pk
+    assert (event.before["number"], event.after["number"]) == ("101", "102")
+
+
+@pytest.fixture
+def back_office(client, here):
+    """A superuser: every permission the admin knows."""
+    user = UserFactory(role=User.Role.ADMINISTRATOR, facility=here)
+    User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+    client.force_login(User.objects.get(pk=user.pk))
+    return user
+
+
+def test_clinical_data_is_read_only_in_the_admin_even_for_a_superuser(client, here, back_office):
+    resident = ResidentFactory(facility=here, physician="Dr. Ortiz", has_no_known_allergies=False)
+    allergy = Allergy.objects.create(resident=resident, allergen="Penicillin", reaction="hives")
+    medication = MedicationFactory(generic_name="metoprolol")
+    order = OrderFactory(resident=resident, medication=medication)
+    item = StockItemFactory(resident=resident, medication=medication, order=order)
+    readable = {
+        "residents_resident": resident,
+        "mar_medication": medication,
+        "mar_order": order,
+        "inventory_stockitem": item,
+    }
+
+    pages = {
+        name: client.get(reverse(f"admin:{name}_change", args=[row.pk]))
+        for name, row in readable.items()
+    }
+    renamed = client.post(
+        reverse("admin:mar_medication_change", args=[medication.pk]),
+        {"generic_name": "metformin"},
+    )
+    added = {name: client.get(reverse(f"admin:{name}_add")).status_code for name in readable}
+    deleted = client.post(
+        reverse("admin:residents_resident_delete", args=[resident.pk]), {"post": "yes"}
+    )
+
+    assert {name: page.status_code for name, page in pages.items()} == dict.fromkeys(readable, 200)
+    assert all("Save" not in page.text for page in pages.values())
+    assert 'name="allergies-0-allergen"' not in pages["residents_resident"].text
+    assert "Penicillin" in pages["residents_resident"].text
+    assert renamed.status_code == 403
+    assert set(added.values()) == {403}
+    assert deleted.status_code == 403
+    medication.refresh_from_db()
+    allergy.refresh_from_db()
+    assert (medication.generic_name, allergy.allergen) == ("metoprolol", "Penicillin")
+    assert not AuditEvent.objects.filter(action__startswith="admin.").exists()

@@ -165,7 +165,7 @@ def test_it_audits_a_concern_report_a_ledger_adjustment_and_a_pin_change(communi
         now=NOW,
     )
     stock_adjust(item=item, by=community.nurse, counted=Decimal("28"), reason="Recount", now=NOW)
-    user_set_pin(user=community.tech, pin="2580", password=DEMO_PASSWORD, now=NOW)
+    user_set_pin(user=community.tech, pin="258031", password=DEMO_PASSWORD, now=NOW)
 
     (concern,) = _events("concern.report")
     (adjust,) = _events("stock.adjust")

@@ -22,8 +22,8 @@ from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 TOKEN_URL = "/api/v1/auth/token/"
-PIN = "2580"
-WRONG_PIN = "9174"
+PIN = "258031"
+WRONG_PIN = "917463"
 OTHER_ADDRESS = "203.0.113.9"
 
 
@@ -82,12 +82,12 @@ def test_a_pin_is_hashed_like_a_password_with_argon2_in_production(rosa):
     # The test settings' MD5 stays last, to check the password the factory set with it.
     hashers = [*production.PASSWORD_HASHERS, "django.contrib.auth.hashers.MD5PasswordHasher"]
     with override_settings(PASSWORD_HASHERS=hashers):
-        services.user_set_pin(user=rosa, pin="4826", password=DEMO_PASSWORD)
+        services.user_set_pin(user=rosa, pin="482613", password=DEMO_PASSWORD)
         rosa.refresh_from_db()
 
         assert identify_hasher(rosa.pin_hash).algorithm == "argon2"
-        assert "4826" not in rosa.pin_hash
-        assert services.user_check_pin(user=rosa, pin="4826")
+        assert "482613" not in rosa.pin_hash
+        assert services.user_check_pin(user=rosa, pin="482613")
 
 
 # --- The password page ----------------------------------------------------------------------

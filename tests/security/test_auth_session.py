@@ -231,11 +231,11 @@ def test_the_database_refuses_a_generic_username_not_marked_shared(community):
 
 def test_a_shared_account_can_neither_chart_nor_sign(community):
     shared = UserFactory(username="cart", initials="CT", is_shared_account=True, facility=community)
-    services.user_set_pin(user=shared, pin="4826", password=DEMO_PASSWORD)
+    services.user_set_pin(user=shared, pin="482613", password=DEMO_PASSWORD)
 
     charting = user_charting_refusal(user=shared, facility_id=community.pk, today=NOW.date())
     with pytest.raises(services.SigningNotAllowed):
-        services.user_signature_verify(user=shared, secret="4826", now=NOW)
+        services.user_signature_verify(user=shared, secret="482613", now=NOW)
     with pytest.raises(services.SigningNotAllowed):
         services.user_signature_verify(user=shared, secret=DEMO_PASSWORD, now=NOW)
 
@@ -244,9 +244,9 @@ def test_a_shared_account_can_neither_chart_nor_sign(community):
 
 
 def test_a_person_signs_with_their_pin_or_password(rosa):
-    services.user_set_pin(user=rosa, pin="4826", password=DEMO_PASSWORD)
+    services.user_set_pin(user=rosa, pin="482613", password=DEMO_PASSWORD)
 
-    services.user_signature_verify(user=rosa, secret="4826", now=NOW)
+    services.user_signature_verify(user=rosa, secret="482613", now=NOW)
     services.user_signature_verify(user=rosa, secret=DEMO_PASSWORD, now=NOW)
     with pytest.raises(services.PinIncorrect):
         services.user_signature_verify(user=rosa, secret="not-her-password", now=NOW)

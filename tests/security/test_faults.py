@@ -17,13 +17,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from mar.models import Administration, PrintJob
 from mar.services import printing
 from medtech.celery import app
 from staff.services import PinIncorrect, user_set_pin, user_signature_verify
-from tests.factories import DEMO_PASSWORD
+from tests.factories import DEMO_PASSWORD, api_token
 from tests.security.conftest import AT, MONTH, World, stocked_order
 
 pytestmark = pytest.mark.xdist_group("faults")
@@ -57,8 +56,8 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
     cache.set("proof", "cached")
     assert (healthy.status_code, cache.get("proof")) == (200, "cached")
     tech, nurse = world.users["med_tech"], world.users["nurse"]
-    user_set_pin(user=tech, pin="4826", password=DEMO_PASSWORD)
-    token = Token.objects.create(user=tech)
+    user_set_pin(user=tech, pin="482613", password=DEMO_PASSWORD)
+    token = api_token(tech)
     second_dose = stocked_order(world.resident, world.cart).doses.order_by("scheduled_at").first()
     printing.community_month_fail(job_id=world.job.pk, error="paper jam", now=AT)
 
@@ -89,9 +88,9 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
         )
     browser("post", reverse("staff:lock"))
     unlocked = browser(
-        "post", reverse("staff:unlock"), data={"user": str(tech.public_id), "pin": "4826"}
+        "post", reverse("staff:unlock"), data={"user": str(tech.public_id), "pin": "482613"}
     )
-    api = Calls(Client(HTTP_AUTHORIZATION=f"Token {token.key}"))
+    api = Calls(Client(HTTP_AUTHORIZATION=f"Token {token}"))
     with django_capture_on_commit_callbacks(execute=True):
         by_api = api(
             "post",

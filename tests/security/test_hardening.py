@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 from django.conf import settings
+from django.urls import reverse
 
 from medtech.celery import app
+from tests.factories import MedCartFactory, UserFactory
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ("mar", "inventory", "residents", "staff", "medtech")
@@ -124,6 +126,34 @@ def test_every_page_carries_a_csp_without_unsafe_inline_or_eval(client):
     assert directives["form-action"] == "'self'"
 
 
+@pytest.mark.django_db
+def test_only_the_offline_pin_switchs_pages_may_compile_webassembly(client):
+    cart = MedCartFactory()
+    client.force_login(UserFactory(facility=cart.facility))
+
+    pages = {
+        "cart's pass": client.get(reverse("mar:pass_cart", args=[cart.public_id])),
+        "lock screen": client.get(reverse("staff:lock")),
+        "home": client.get(reverse("home")),
+        "API docs": client.get(reverse("api:docs")),
+    }
+
+    script_src = {
+        name: next(
+            part.strip()
+            for part in page["Content-Security-Policy"].split(";")
+            if part.strip().startswith("script-src")
+        )
+        for name, page in pages.items()
+    }
+    assert script_src == {
+        "cart's pass": "script-src 'self' 'wasm-unsafe-eval'",
+        "lock screen": "script-src 'self' 'wasm-unsafe-eval'",
+        "home": "script-src 'self'",
+        "API docs": "script-src 'self'",
+    }
+
+
 INLINE = re.compile(
     r"<script(?![^>]*\bsrc=)[^>]*>"  # a script element without src
     r"|<style\b"  # a style element
@@ -215,6 +245,7 @@ def test_every_call_that_enqueues_a_task_passes_ids():
 
 @pytest.mark.django_db
 def test_the_api_docs_run_without_inline_script(client):
+    client.force_login(UserFactory())
     page = client.get("/api/docs/")
     script = client.get("/api/docs/?script=")
     policy = page["Content-Security-Policy"]

@@ -43,7 +43,7 @@ EXCLUDED_NAMESPACES = {"admin"}  # the Django admin's own views; static files ar
 class Route:
     """How to call one URL pattern and what a permitted caller gets.
 
-    ``area``: the matrix area, or None for URLs open to anyone (sign-in, health, docs).
+    ``area``: the matrix area, or None for URLs open to anyone (sign-in, health).
     ``args``: URL kwarg -> attribute of the ``World`` (a record of community A, whose
     ``public_id`` is used), or a function of (world, caller) for per-caller ids, or a
     plain string. ``ok``: the status a permitted caller gets; a dict gives it per role.
@@ -90,17 +90,22 @@ ROUTES: dict[str, Route] = {
     # --- Open to anyone -----------------------------------------------------------------
     "login": Route(None),
     "healthz": Route(None),
-    "api:schema": Route(None, api=True),
-    "api:docs": Route(None, api=True),
     "api:token": Route(None, method="post", ok=400, api=True),
+    # Ends the token it is sent with: a session has none to end.
+    "api:logout": Route(None, method="post", ok=401, api=True),
     "api:?": Route(None, args={"": "no/such/thing/"}, ok=404, api=True),
     "fhir:?": Route(None, args={"": "Observation/1"}, ok=404, api=True),
+    "fhir:metadata": Route(None, api=True),  # the CapabilityStatement, open as FHIR expects
     "manifest": Route(None),
     "service_worker": Route(None),
     # --- Every signed-in user, their own things -----------------------------------------
     "home": Route(Area.MED_PASS),
     "logout": Route(None, method="post", ok=302),
     "staff:pin": Route(Area.TABLET),
+    "api:logout_all": Route(Area.TABLET, method="post", ok=204, api=True),
+    # The API's schema and Swagger UI: any signed-in person (the UI is a page: sign-in).
+    "api:schema": Route(Area.RECORDS_READ, api=True),
+    "api:docs": Route(Area.RECORDS_READ),
     "staff:lock": Route(Area.TABLET, method="post", ok=302),
     "staff:unlock": Route(None, method="post", ok=400),  # the lock screen's PIN switch
     "mar:notifications": Route(Area.NOTIFICATIONS),
@@ -290,7 +295,13 @@ ROUTES: dict[str, Route] = {
     "api:stock_transactions": Route(
         Area.STOCK_HANDLE, method="post", args={"id": "item"}, ok=400, api=True
     ),
-    "api:offline_bundle": Route(Area.MED_PASS, args={"id": "cart"}, api=True),
+    # Only for who has taken the cart (the world's med tech): its residents and PIN verifiers.
+    "api:offline_bundle": Route(
+        Area.MED_PASS,
+        args={"id": "cart"},
+        ok={"med_tech": 200, "nurse": 403, "administrator": 403},
+        api=True,
+    ),
     # --- FHIR ---------------------------------------------------------------------------
     "fhir:Patient": Route(Area.RECORDS_READ, args={"id": "resident"}, api=True),
     "fhir:MedicationRequest-search": Route(

@@ -16,13 +16,12 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inventory.models import StockItem, StockTransaction
 from mar.models import Administration, ScheduledDose
 from mar.services.doses import doses_sync_for_order
-from tests.factories import MedicationFactory, OrderFactory, StockItemFactory
+from tests.factories import MedicationFactory, OrderFactory, StockItemFactory, api_token
 from tests.security.conftest import AT, World
 
 pytestmark = pytest.mark.slow
@@ -70,8 +69,7 @@ def test_a_thousand_requests_retried_with_lost_responses_make_a_thousand_records
     doses = due_doses(world)
     rng = random.Random(SEED)
     client = APIClient()
-    token = Token.objects.create(user=world.users["med_tech"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(world.users['med_tech'])}")
     requests = [
         {
             "key": f"tablet-7:{uuid.UUID(int=rng.getrandbits(128))}",

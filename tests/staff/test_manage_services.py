@@ -4,15 +4,14 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 
 from inventory.models import CartAssignment
 from medtech.models import AuditEvent
 from staff import manage_services as services
-from staff.models import Certification, User
+from staff.models import ApiToken, Certification, User
 from staff.selectors import user_charting_refusal
 from tests.clock import NOW
-from tests.factories import FacilityFactory, MedCartFactory, UserFactory
+from tests.factories import FacilityFactory, MedCartFactory, UserFactory, api_token
 
 TODAY = dt.date(2026, 11, 20)
 
@@ -171,8 +170,8 @@ def _session_for(user) -> str:
 def test_it_deactivates_at_once_ending_sessions_tokens_and_cart_duty(place):
     user = create(place)
     mine, theirs = _session_for(user), _session_for(place.admin)
-    token = Token.objects.create(user=user)
-    other_token = Token.objects.create(user=place.nurse)
+    api_token(user)
+    api_token(place.nurse)
     cart = MedCartFactory(facility=place.facility)
     CartAssignment.objects.create(cart=cart, user=user, started_at=NOW - dt.timedelta(hours=1))
 
@@ -183,8 +182,8 @@ def test_it_deactivates_at_once_ending_sessions_tokens_and_cart_duty(place):
     assert ended == {"sessions": 1, "tokens": 1, "cart_assignments": 1}
     assert not Session.objects.filter(session_key=mine).exists()
     assert Session.objects.filter(session_key=theirs).exists()
-    assert not Token.objects.filter(pk=token.pk).exists()
-    assert Token.objects.filter(pk=other_token.pk).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
+    assert ApiToken.objects.filter(user=place.nurse).exists()
     event = AuditEvent.objects.get(action="user.deactivate")
     assert event.reason == "Left the job" and event.after["is_active"] is False
 

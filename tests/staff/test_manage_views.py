@@ -2,11 +2,10 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from staff.models import User
 from tests import clock
-from tests.factories import CertificationFactory, FacilityFactory, UserFactory
+from tests.factories import CertificationFactory, FacilityFactory, UserFactory, api_token
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ def test_it_tells_a_med_tech_with_an_expired_certification_on_their_home_screen(
 
 def test_it_ends_the_sessions_and_tokens_of_a_deactivated_person(client, place):
     client.force_login(place.tech)
-    token = Token.objects.create(user=place.tech)
+    token = api_token(place.tech)
     assert client.get(reverse("home")).status_code == 200
     admin = client.__class__()
     admin.force_login(place.admin)
@@ -119,7 +118,7 @@ def test_it_ends_the_sessions_and_tokens_of_a_deactivated_person(client, place):
 
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 302  # back to sign-in
-    api = client.__class__().get("/api/v1/residents/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    api = client.__class__().get("/api/v1/residents/", HTTP_AUTHORIZATION=f"Token {token}")
     assert api.status_code == 401
     place.tech.refresh_from_db()
     assert not place.tech.is_active

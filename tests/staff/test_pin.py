@@ -15,14 +15,15 @@ from django.urls import reverse
 
 from staff import services
 from staff.middleware import TABLET_COOKIE
+from staff.models import User
 from tests import clock
 from tests.clock import NOW
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ROSA_PIN = "2580"
-SAM_PIN = "13579"
+ROSA_PIN = "258031"
+SAM_PIN = "135792"
 
 
 @pytest.fixture
@@ -78,24 +79,29 @@ def is_locked(client) -> bool:
 # --- PIN rules and storage -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pin", ["2580", "13579", "908172", "1123", "0192"])
-def test_it_accepts_pins_of_four_to_six_digits(pin):
+@pytest.mark.parametrize("pin", ["258031", "1357924", "90817263", "112358", "019283"])
+def test_it_accepts_pins_of_six_to_eight_digits(pin):
     services.pin_validate(pin=pin)
 
 
-@pytest.mark.parametrize("pin", ["", "258", "2580147", "25a0", "25 80", "२५८०", "-2580"])
-def test_it_refuses_pins_that_are_not_four_to_six_digits(pin):
-    with pytest.raises(services.PinInvalid, match="4 to 6 digits"):
+@pytest.mark.parametrize(
+    "pin",
+    ["", "258", "2580", "25803", "258031470", "25a031", "258 031", "२५८०३१", "-258031"],
+)
+def test_it_refuses_pins_that_are_not_six_to_eight_digits(pin):
+    with pytest.raises(services.PinInvalid, match="6 to 8 digits"):
         services.pin_validate(pin=pin)
 
 
-@pytest.mark.parametrize("pin", ["1111", "00000", "999999"])
+@pytest.mark.parametrize("pin", ["111111", "00000000", "9999999"])
 def test_it_refuses_one_digit_repeated(pin):
     with pytest.raises(services.PinInvalid, match="one digit repeated"):
         services.pin_validate(pin=pin)
 
 
-@pytest.mark.parametrize("pin", ["1234", "123456", "4321", "987654", "3456", "7890", "0987"])
+@pytest.mark.parametrize(
+    "pin", ["123456", "12345678", "654321", "9876543", "345678", "789012", "098765"]
+)
 def test_it_refuses_a_run_of_digits(pin):
     with pytest.raises(services.PinInvalid, match="run of digits"):
         services.pin_validate(pin=pin)
@@ -111,7 +117,7 @@ def test_it_stores_a_hash_of_the_pin_and_checks_against_it(community):
     assert ROSA_PIN not in user.pin_hash
     assert identify_hasher(user.pin_hash)  # a Django password hash, not the digits
     assert services.user_check_pin(user=user, pin=ROSA_PIN)
-    assert not services.user_check_pin(user=user, pin="2581")
+    assert not services.user_check_pin(user=user, pin="258032")
 
 
 def test_it_refuses_to_set_a_pin_without_the_current_password(community):
@@ -128,7 +134,7 @@ def test_it_refuses_two_different_pins(community):
     user = UserFactory(facility=community)
 
     with pytest.raises(services.PinMismatch, match="Type the same PIN twice"):
-        services.user_set_pin(user=user, pin=ROSA_PIN, pin_again="2851", password=DEMO_PASSWORD)
+        services.user_set_pin(user=user, pin=ROSA_PIN, pin_again="285104", password=DEMO_PASSWORD)
 
     user.refresh_from_db()
     assert user.pin_hash == ""
@@ -175,7 +181,7 @@ def test_the_pin_page_explains_a_weak_pin(client, community):
     client.force_login(user)
 
     response = client.post(
-        reverse("staff:pin"), {"pin": "1234", "pin_again": "1234", "password": DEMO_PASSWORD}
+        reverse("staff:pin"), {"pin": "123456", "pin_again": "123456", "password": DEMO_PASSWORD}
     )
 
     assert "run of digits" in response.text
@@ -189,10 +195,12 @@ def test_the_pin_page_explains_a_weak_pin(client, community):
 def test_it_pauses_pin_sign_in_after_five_wrong_pins_in_fifteen_minutes(rosa):
     for minute in range(4):
         with pytest.raises(services.PinIncorrect):
-            services.user_pin_verify(user=rosa, pin="0000", now=NOW + dt.timedelta(minutes=minute))
+            services.user_pin_verify(
+                user=rosa, pin="000000", now=NOW + dt.timedelta(minutes=minute)
+            )
 
     with pytest.raises(services.PinLockedOut, match="paused for 15 minutes"):
-        services.user_pin_verify(user=rosa, pin="0000", now=NOW + dt.timedelta(minutes=4))
+        services.user_pin_verify(user=rosa, pin="000000", now=NOW + dt.timedelta(minutes=4))
     with pytest.raises(services.PinLockedOut, match="paused for 11 minutes"):
         services.user_pin_verify(user=rosa, pin=ROSA_PIN, now=NOW + dt.timedelta(minutes=8))
     services.user_pin_verify(user=rosa, pin=ROSA_PIN, now=NOW + dt.timedelta(minutes=20))
@@ -201,14 +209,16 @@ def test_it_pauses_pin_sign_in_after_five_wrong_pins_in_fifteen_minutes(rosa):
 def test_it_counts_only_wrong_pins_of_the_last_fifteen_minutes(rosa):
     for minute in (0, 5, 10, 16, 21):
         with pytest.raises(services.PinIncorrect):
-            services.user_pin_verify(user=rosa, pin="0000", now=NOW + dt.timedelta(minutes=minute))
+            services.user_pin_verify(
+                user=rosa, pin="000000", now=NOW + dt.timedelta(minutes=minute)
+            )
 
     services.user_pin_verify(user=rosa, pin=ROSA_PIN, now=NOW + dt.timedelta(minutes=22))
 
 
 def test_it_says_how_many_tries_are_left(rosa):
     with pytest.raises(services.PinIncorrect) as wrong:
-        services.user_pin_verify(user=rosa, pin="0000", now=NOW)
+        services.user_pin_verify(user=rosa, pin="000000", now=NOW)
 
     assert str(wrong.value) == (
         "Wrong PIN for Rosa Alvarez. 4 more tries, then PIN sign-in for them pauses for 15 minutes."
@@ -313,7 +323,7 @@ def test_a_locked_session_refuses_a_form_sent_to_any_other_page(client, rosa):
 
     response = client.post(
         reverse("staff:pin"),
-        {"pin": "8642", "pin_again": "8642", "password": DEMO_PASSWORD},
+        {"pin": "864213", "pin_again": "864213", "password": DEMO_PASSWORD},
         headers={"Referer": "http://testserver/me/pin/"},
     )
 
@@ -466,7 +476,7 @@ def test_a_wrong_pin_says_so_and_changes_nothing(client, rosa, sam):
     sign_in(client, sam)
     lock(client)
 
-    response = unlock(client, rosa, "9753", json_answer=True)
+    response = unlock(client, rosa, "975312", json_answer=True)
 
     assert response.status_code == 400
     assert response.json()["error"] == "pin_incorrect"
@@ -480,7 +490,7 @@ def test_a_wrong_pin_without_javascript_shows_the_lock_screen_with_the_message(c
     sign_in(client, sam)
     lock(client)
 
-    response = unlock(client, rosa, "9753")
+    response = unlock(client, rosa, "975312")
 
     assert response.status_code == 400
     assert "Wrong PIN for Rosa Alvarez" in response.text
@@ -493,7 +503,7 @@ def test_five_wrong_pins_pause_that_persons_pin_for_fifteen_minutes(client, rosa
     sign_in(client, sam)
     lock(client)
 
-    answers = [unlock(client, rosa, "9753", json_answer=True) for _ in range(5)]
+    answers = [unlock(client, rosa, "975312", json_answer=True) for _ in range(5)]
     right_pin_now = unlock(client, rosa, ROSA_PIN, json_answer=True)
 
     assert [a.status_code for a in answers] == [400, 400, 400, 400, 429]
@@ -515,7 +525,7 @@ def test_a_person_without_a_pin_cannot_be_switched_to(client, community, sam):
     sign_in(client, sam)
     lock(client)
 
-    response = unlock(client, no_pin, "2580", json_answer=True)
+    response = unlock(client, no_pin, "258031", json_answer=True)
     lock_screen = client.get(reverse("staff:lock"))
 
     assert response.status_code == 400
@@ -654,3 +664,31 @@ def test_the_lock_screen_does_not_preselect_someone_without_a_pin(client, commun
     assert "Noor Haddad" in response.text
     assert " checked" not in response.text
     assert " disabled" in response.text
+
+
+def test_a_pin_from_the_four_digit_days_must_be_set_again_and_every_page_says_so(client, rosa):
+    # As the migration leaves a PIN set before Argon2id verifiers: its hash, no verifier.
+    User.objects.filter(pk=rosa.pk).update(
+        pin_offline_memory_kib=0, pin_offline_verifier="", pin_offline_key=""
+    )
+    rosa.refresh_from_db()
+    client.force_login(rosa)
+
+    home = client.get(reverse("home"))
+    lock = client.get(reverse("staff:lock"))
+    pin_page = client.get(reverse("staff:pin"))
+    with pytest.raises(services.PinNeedsRenewal, match="before PINs needed 6 digits"):
+        services.user_pin_verify(user=rosa, pin=ROSA_PIN, now=NOW)
+    client.post(
+        reverse("staff:pin"),
+        {"pin": "975312", "pin_again": "975312", "password": DEMO_PASSWORD},
+    )
+    after = client.get(reverse("home"))
+
+    assert "Set a new PIN" in home.text
+    assert "PIN to set again" in lock.text
+    assert "no longer works on the tablet" in pin_page.text
+    assert "Set a new PIN" not in after.text
+    rosa.refresh_from_db()
+    assert not rosa.pin_needs_renewal
+    services.user_pin_verify(user=rosa, pin="975312", now=NOW)

@@ -57,7 +57,6 @@ from django.db.models import Exists, F, OuterRef
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from inventory.models import MedCart, StockItem
 from mar.models import Order, ScheduledDose
@@ -67,6 +66,7 @@ from medtech import benchmarking
 from medtech.demo import DEMO_FACILITY_NAME, demo_community_seed
 from residents.models import Resident
 from staff.models import User
+from staff.tokens import api_token_issue
 
 NORMAL_VITALS = {
     "systolic": 128,
@@ -182,7 +182,7 @@ def seed(*, residents: int) -> Setup:
     techs = User.objects.filter(username__in=["tech1", "tech2"]).order_by("username")
     cart = MedCart.objects.filter(facility__name=DEMO_FACILITY_NAME).order_by("name", "id")[0]
     return Setup(
-        tokens=[Token.objects.get_or_create(user=tech)[0].key for tech in techs],
+        tokens=[api_token_issue(user=tech, now=timezone.now())[1] for tech in techs],
         cart_id=str(cart.public_id),
         doses=bodies,
         residents=Resident.objects.count(),
@@ -193,7 +193,7 @@ def seed(*, residents: int) -> Setup:
 def service_alone(setup: Setup, *, repeat: int) -> dict:
     """The floor under the POST: ``administration_record`` called in this process, on the
     newest doses (which the HTTP runs then leave alone)."""
-    tech = Token.objects.select_related("user").get(key=setup.tokens[0]).user
+    tech = User.objects.filter(username__in=["tech1", "tech2"]).order_by("username")[0]
     samples = []
     for _ in range(repeat):
         body = setup.doses.pop()
