@@ -9,7 +9,7 @@ from inventory.models import (
     StockItem,
     StockTransaction,
 )
-from medtech.admin_scope import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
+from medtech.core.admin import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(MedCart)

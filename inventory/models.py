@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from medtech.triggers import append_only
+from medtech.core.triggers import append_only
 
 USER = settings.AUTH_USER_MODEL
 

@@ -49,15 +49,15 @@ from inventory.selectors import facility_supplies, quantity_text
 from mar import units
 from mar.models import Administration, Medication, Notification, Order
 from mar.services.notifications import notifications_create, notifications_settle
-from medtech import permissions
-from medtech.audit import audit_write
-from medtech.permissions import Area
+from medtech.core import permissions
+from medtech.core.audit import audit_write
+from medtech.core.permissions import Area
 from residents.models import Facility, Resident
 from staff.models import FacilityMembership, User
 from staff.selectors import nurses_by_facility
 from staff.services import PinError, user_signature_verify
 
-# Who may do what is decided by the project's permission matrix (medtech.permissions).
+# Who may do what is decided by the project's permission matrix (medtech.core.permissions).
 MANAGERS = permissions.roles_for(Area.STOCK_MANAGE)
 HANDLERS = permissions.roles_for(Area.STOCK_HANDLE)
 MAX_QUANTITY = Decimal("9999999")

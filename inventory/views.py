@@ -23,8 +23,8 @@ from inventory import forms, selectors, services
 from inventory.http import status_for_stock_error
 from inventory.models import ControlledCount, StockItem
 from mar.models import Medication, Order
-from medtech import permissions
-from medtech.permissions import Area
+from medtech.core import permissions
+from medtech.core.permissions import Area
 from residents.models import Facility, Resident
 from staff.models import User
 

@@ -1,9 +1,9 @@
 """Back-office views. Legal records (administrations, amendments, effectiveness checks,
 their chain seals) are read-only here: corrections go through the amendment service, never
 an edit in the admin; the database refuses UPDATE and DELETE on them anyway
-(``medtech.triggers``). The catalog, orders and doses are read-only too: order entry,
+(``medtech.core.triggers``). The catalog, orders and doses are read-only too: order entry,
 verification and status changes have their services and screens
-(``medtech.admin_scope``)."""
+(``medtech.core.admin``)."""
 
 from django.contrib import admin
 
@@ -18,7 +18,7 @@ from mar.models import (
     RecordSeal,
     ScheduledDose,
 )
-from medtech.admin_scope import ReadOnlyAdmin, ReadOnlyInline
+from medtech.core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 
 # The catalog is shared by every community: a rename here would rewrite every MAR that

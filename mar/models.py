@@ -16,7 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
-from medtech.triggers import append_only
+from medtech.core.triggers import append_only
 
 USER = settings.AUTH_USER_MODEL
 
@@ -943,7 +943,7 @@ class PrintJob(models.Model):
     """A printed document kept in media storage: one resident's monthly MAR, the whole
     community's, a cart's downtime sheet or its controlled-substance count sheet.
 
-    ``fingerprint`` is the hash of what the document shows (``mar.reports``), so a record
+    ``fingerprint`` is the hash of what the document shows (``printing.render``), so a record
     that has not changed is never rendered twice: asking again finds the ready row with
     the same fingerprint and gets the same file. Resident months rendered ahead by the
     scheduled job have no ``requested_by``.

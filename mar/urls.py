@@ -1,11 +1,13 @@
 from django.urls import path
 
-from mar.views import concerns, medpass, notifications, orders, printing, record, reports, review
+from mar.views import medpass, notifications, offline
 from medtech.csp import allow_webassembly
 
 app_name = "mar"
 
 urlpatterns = [
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/bell/", notifications.notification_bell, name="notification_bell"),
     path(
@@ -17,12 +19,6 @@ urlpatterns = [
         "notifications/<int:notification_id>/read/",
         notifications.notification_read,
         name="notification_read",
-    ),
-    path("concerns/", concerns.concern_list, name="concerns"),
-    path(
-        "concerns/<uuid:report_id>/acknowledge/",
-        concerns.concern_acknowledge,
-        name="concern_acknowledge",
     ),
     path("pass/", medpass.pass_start, name="pass_start"),
     path("pass/hand-over/", medpass.cart_hand_over, name="cart_hand_over"),
@@ -44,53 +40,5 @@ urlpatterns = [
         "pass/records/<uuid:record_id>/effectiveness/",
         medpass.record_effectiveness,
         name="record_effectiveness",
-    ),
-    # The supervising nurse (issue 7): orders, the review, the record, reports.
-    path("orders/pending/", orders.orders_pending, name="orders_pending"),
-    path("orders/<uuid:order_id>/", orders.order_detail, name="order_detail"),
-    path("orders/<uuid:order_id>/verify/", orders.order_verify, name="order_verify"),
-    path(
-        "orders/<uuid:order_id>/allergy-review/",
-        orders.order_allergy_review,
-        name="order_allergy_review",
-    ),
-    path("orders/<uuid:order_id>/hold/", orders.order_hold, name="order_hold"),
-    path("orders/<uuid:order_id>/resume/", orders.order_resume, name="order_resume"),
-    path(
-        "orders/<uuid:order_id>/discontinue/",
-        orders.order_discontinue,
-        name="order_discontinue",
-    ),
-    path("record/<uuid:resident_id>/", record.resident_record, name="resident_record"),
-    path("record/<uuid:resident_id>/orders/new/", orders.order_new, name="order_new"),
-    path("records/<uuid:record_id>/", record.administration_detail, name="administration_detail"),
-    path("review/", review.review_list, name="review"),
-    path("review/overdue/", review.overdue_board, name="overdue_board"),
-    path("review/acknowledge/", review.review_acknowledge, name="review_acknowledge"),
-    path("review/followups/<uuid:followup_id>/done/", review.followup_done, name="followup_done"),
-    path("reports/", reports.reports, name="reports"),
-    path("reports/<slug:name>.csv", reports.report_csv, name="report_csv"),
-    path("print/", printing.print_home, name="print_home"),
-    path(
-        "print/residents/<uuid:resident_id>/<str:month>/",
-        printing.resident_month_pdf,
-        name="resident_month_pdf",
-    ),
-    path(
-        "print/communities/<uuid:facility_id>/<str:month>/",
-        printing.community_month_print,
-        name="community_month_print",
-    ),
-    path("print/jobs/<uuid:job_id>/", printing.print_job, name="print_job"),
-    path("print/jobs/<uuid:job_id>/file/", printing.print_job_file, name="print_job_file"),
-    path(
-        "print/carts/<uuid:cart_id>/downtime/",
-        printing.downtime_sheet_pdf,
-        name="downtime_sheet_pdf",
-    ),
-    path(
-        "print/carts/<uuid:cart_id>/count-sheet/",
-        printing.count_sheet_pdf,
-        name="count_sheet_pdf",
     ),
 ]

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from medtech.admin_scope import ReadOnlyAdmin
+from medtech.core.admin import ReadOnlyAdmin
 from medtech.models import AuditEvent
 
 

@@ -1,7 +1,6 @@
 import contextlib
 import datetime as dt
 import ipaddress
-import zoneinfo
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,10 +12,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
-
-from residents.selectors import facilities_for_user
-
-SESSION_KEY = "facility_time_zone"
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
@@ -44,29 +39,6 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if session.accessed:
             patch_vary_headers(response, ("Cookie",))
         return response
-
-
-class FacilityTimeZoneMiddleware:
-    """Show times in the signed-in user's facility's zone (stored times stay UTC).
-
-    The zone is read once per session; a user of several facilities sees the first
-    one's zone on shared pages, and pages about one resident use that resident's.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.user.is_authenticated:
-            name = request.session.get(SESSION_KEY)
-            if name is None:
-                facility = facilities_for_user(user=request.user).order_by("name", "id").first()
-                name = facility.time_zone if facility else settings.DEFAULT_FACILITY_TIME_ZONE
-                request.session[SESSION_KEY] = name
-            timezone.activate(zoneinfo.ZoneInfo(name))
-        else:
-            timezone.deactivate()
-        return self.get_response(request)
 
 
 class ClientAddressMiddleware:

@@ -1,7 +1,7 @@
 """The audit trail: who read or changed what, when, and from where.
 
 One append-only table for reads of a resident's record, writes to records, and
-sign-in events. Rows are written by ``medtech.audit`` only; nothing updates or
+sign-in events. Rows are written by ``medtech.core.audit`` only; nothing updates or
 deletes them (the database refuses, see the triggers in ``Meta``).
 """
 
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from medtech.triggers import append_only
+from medtech.core.triggers import append_only
 
 
 class AuditEvent(models.Model):

@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from medtech.audit import audit_auth
+from medtech.core.audit import audit_auth
 
 logger = logging.getLogger(__name__)
 

@@ -126,6 +126,10 @@ INSTALLED_APPS = [
     "residents",
     "mar",
     "inventory",
+    "nurse",
+    "printing",
+    "api",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -145,7 +149,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "medtech.middleware.FacilityTimeZoneMiddleware",
+    "residents.middleware.FacilityTimeZoneMiddleware",
     # After HtmxMiddleware: a locked tablet session reaches only the lock screen.
     "staff.middleware.TabletLockMiddleware",
     # Last: turns a lockout flagged during sign-in into the answer (medtech.security).
@@ -296,11 +300,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Any body the server cannot parse (even one nested 3,000 deep) is a 400.
-    "DEFAULT_PARSER_CLASSES": ["mar.api.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "mar.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MedTech eMAR API",
@@ -323,17 +327,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    # OAS 3.0.3 read strictly: nullable nested objects, 405/406/415 (mar.api.openapi).
+    # OAS 3.0.3 read strictly: nullable nested objects, 405/406/415 (api.openapi).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "mar.api.openapi.nullable_references",
-        "mar.api.openapi.transport_errors",
+        "api.openapi.nullable_references",
+        "api.openapi.transport_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "AdministrationStatusEnum": "mar.models.Administration.Status",
         "OrderStatusEnum": "mar.models.Order.Status",
         "AllergyReasonEnum": "mar.models.OrderAcknowledgement.Reason",
-        "DoseStateEnum": "mar.api.serializers.DOSE_STATES",
+        "DoseStateEnum": "api.serializers.DOSE_STATES",
         "ResidentStatusEnum": "residents.models.Resident.Status",
         "VitalEnum": "mar.models.Vital",
     },
@@ -398,9 +402,15 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Printing: residents' months kept rendered (only changed ones are rendered again),
     # each cart's downtime sheet renewed at every shift (only when its doses changed).
-    "prerender-resident-months": {"task": "mar.prerender_resident_months", "schedule": 15 * 60},
-    "refresh-downtime-sheets": {"task": "mar.refresh_downtime_sheets", "schedule": 10 * 60},
-    "prune-print-files": {"task": "mar.prune_print_files", "schedule": crontab(hour=9, minute=30)},
+    "prerender-resident-months": {
+        "task": "printing.prerender_resident_months",
+        "schedule": 15 * 60,
+    },
+    "refresh-downtime-sheets": {"task": "printing.refresh_downtime_sheets", "schedule": 10 * 60},
+    "prune-print-files": {
+        "task": "printing.prune_print_files",
+        "schedule": crontab(hour=9, minute=30),
+    },
 }
 
 LOGGING = {

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from medtech.admin_scope import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
+from medtech.core.admin import FacilityScopedAdmin, ReadOnlyAdmin, ReadOnlyInline
 from residents.models import (
     Allergy,
     ConcernReport,

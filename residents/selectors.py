@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from mar.models import Order, ScheduledDose
 from mar.selectors import DoseState, dose_state, resident_was_away
-from medtech import permissions
+from medtech.core import permissions
 from residents.models import (
     Allergy,
     Diagnosis,

@@ -3,7 +3,7 @@
 Admission, a move to another room, a hospital stay or leave of absence and the return
 from it, discharge or death; the facility's settings and pass times, its units, carts
 and rooms. Only administrators of the resident's (or facility's) community make these
-changes; every one is audited (``medtech.audit``) in its own transaction.
+changes; every one is audited (``medtech.core.audit``) in its own transaction.
 
 An absence does not touch doses: doses scheduled while a resident is away are closed
 as "away", not "missed", by ``mar.services.doses.doses_close_missed`` (it looks the
@@ -25,8 +25,8 @@ from inventory.models import MedCart
 from mar.models import Order
 from mar.services import orders as order_services
 from mar.services.doses import doses_sync_for_order
-from medtech import permissions
-from medtech.audit import audit_write, changed, snapshot
+from medtech.core import permissions
+from medtech.core.audit import audit_write, changed, snapshot
 from residents.models import (
     Allergy,
     Diagnosis,

@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mar import reports
-from medtech import permissions
-from medtech.audit import audit_read
+from medtech.core import permissions
+from medtech.core.audit import audit_read
+from printing import render as printing_render
 from residents import forms, selectors, services
 from residents.models import Facility, Resident, Room
 from residents.photos import PhotoRejected, photo_reencode
@@ -49,7 +49,7 @@ def _stay_url(resident: Resident) -> str:
 def record_url(resident: Resident) -> str:
     """The nurse's clinical record of the resident, or their stay page until it exists."""
     try:
-        return reverse("mar:resident_record", args=[resident.public_id])
+        return reverse("nurse:resident_record", args=[resident.public_id])
     except NoReverseMatch:
         return _stay_url(resident)
 
@@ -341,7 +341,7 @@ def face_sheet_pdf(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse
     sheet = selectors.face_sheet(
         resident=resident, today=now.astimezone(resident.facility.zone).date()
     )
-    pdf = reports.render_face_sheet(sheet, rendered_at=now)
+    pdf = printing_render.render_face_sheet(sheet, rendered_at=now)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"face-sheet-{slugify(resident.last_name)}-{slugify(resident.first_name)}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
-from medtech.admin_scope import FacilityScopedAdmin
+from medtech.core.admin import FacilityScopedAdmin
 from staff.models import Certification, FacilityMembership, User
 from staff.selectors import certification_date_warning
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from medtech import permissions
+from medtech.core import permissions
 from staff.models import Certification, FacilityMembership, User
 from staff.selectors import user_charting_refusal
 

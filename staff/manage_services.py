@@ -3,7 +3,7 @@ records their certifications, and deactivates them at once.
 
 Kept apart from ``staff.services`` (the tablet's PIN and lock) so the two can change
 independently; the same rules apply: keyword-only arguments, ``now`` from the edge, one
-transaction per change, every change audited (``medtech.audit``).
+transaction per change, every change audited (``medtech.core.audit``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from inventory.models import CartAssignment
-from medtech import permissions
-from medtech.audit import audit_write, snapshot
+from medtech.core import permissions
+from medtech.core.audit import audit_write, snapshot
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User, is_generic_username
 from staff.tokens import api_tokens_revoke_all

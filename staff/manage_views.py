@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from medtech import permissions
+from medtech.core import permissions
 from residents.models import Facility
 from staff import manage_forms as forms
 from staff import manage_selectors as selectors

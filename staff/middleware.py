@@ -90,8 +90,8 @@ def _exempt_paths() -> tuple[str, ...]:
             "logout",
             "healthz",
             # A locked tablet still updates its service worker and reads the manifest.
-            "service_worker",
-            "manifest",
+            "mar:service_worker",
+            "mar:manifest",
         )
     )
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, QuerySet
 
-from medtech import permissions
+from medtech.core import permissions
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User
 

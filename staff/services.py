@@ -31,7 +31,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from medtech import security
-from medtech.audit import audit_write
+from medtech.core.audit import audit_write
 from staff.models import User
 from staff.selectors import user_signing_refusal
 

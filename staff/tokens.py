@@ -27,7 +27,7 @@ from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.settings import knox_settings
 from rest_framework import exceptions
 
-from medtech.audit import audit_auth
+from medtech.core.audit import audit_auth
 from staff.models import ApiToken, User
 
 _PASSWORD_SALT = "staff.tokens.password_check"  # noqa: S105 - a key salt, not a secret

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from django.test import RequestFactory
 
-from medtech.audit import audit_auth, audit_events_search, audit_read, audit_write, snapshot
+from medtech.core.audit import audit_auth, audit_events_search, audit_read, audit_write, snapshot
 from medtech.models import AuditEvent
 from tests.factories import ResidentFactory, UserFactory
 

@@ -44,8 +44,8 @@ from mar.selectors import UNDO_WINDOW, given_times_around, resident_away_refusal
 from mar.services.chain import chain_seal
 from mar.services.notifications import notifications_settle
 from mar.services.orders import order_allergy_refusal
-from medtech import permissions
-from medtech.audit import audit_write, snapshot
+from medtech.core import permissions
+from medtech.core.audit import audit_write, snapshot
 from residents.models import Resident
 from staff.models import User
 from staff.selectors import nurses_of_facility, user_charting_refusal, user_signing_refusal

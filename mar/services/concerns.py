@@ -11,8 +11,8 @@ from django.db import transaction
 from mar.models import Administration, Notification
 from mar.services.administrations import CLOCK_SKEW, ChartingInvalid, ChartingNotPermitted
 from mar.services.notifications import notifications_create, notifications_settle
-from medtech import permissions
-from medtech.audit import audit_write, snapshot
+from medtech.core import permissions
+from medtech.core.audit import audit_write, snapshot
 from residents.models import ConcernReport, Resident
 from staff.models import User
 from staff.selectors import nurses_by_facility

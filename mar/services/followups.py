@@ -26,8 +26,8 @@ from mar.models import (
 from mar.services.administrations import hold_parameter_reasons
 from mar.services.notifications import notifications_create, notifications_settle
 from mar.services.reviews import ReviewError, exception_acknowledge
-from medtech import permissions
-from medtech.audit import audit_write, snapshot
+from medtech.core import permissions
+from medtech.core.audit import audit_write, snapshot
 from residents.models import ConcernReport
 from staff.models import User
 from staff.selectors import nurses_by_facility

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from mar.models import Notification
-from medtech.audit import audit_write
+from medtech.core.audit import audit_write
 from staff.models import User
 
 logger = logging.getLogger(__name__)

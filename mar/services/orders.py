@@ -24,8 +24,8 @@ from mar.services.order_checks import (
     order_checks,
     real_reason,
 )
-from medtech import permissions
-from medtech.audit import audit_write, snapshot
+from medtech.core import permissions
+from medtech.core.audit import audit_write, snapshot
 from residents.models import Allergy, Resident
 from staff.models import User
 from staff.selectors import nurses_by_facility
@@ -451,7 +451,7 @@ def orders_flag_allergy(*, allergy: Allergy, by: User, now: dt.datetime) -> list
                 title=f"New allergy to {allergy.allergen} matches {resident.display_name}'s "
                 f"{order.medication}",
                 body="No dose of this order is given until a nurse reviews it.",
-                link=reverse("mar:order_detail", args=[order.public_id]),
+                link=reverse("nurse:order_detail", args=[order.public_id]),
                 created_at=now,
             )
             for nurse_id in nurses
@@ -688,7 +688,7 @@ def medication_create(
 ) -> Medication:
     """A new catalog entry, entered by a nurse with a new order; an existing identical
     product is returned instead of a duplicate."""
-    from medtech.audit import audit_write, snapshot
+    from medtech.core.audit import audit_write, snapshot
 
     _require_nurse(user, "add a medication to the catalog for")
     if not (generic_name.strip() and strength.strip()):

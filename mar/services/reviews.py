@@ -14,8 +14,8 @@ from mar.models import Administration, ExceptionReview, ScheduledDose
 from mar.selectors import DoseState, doses_with_state
 from mar.services.concerns import concern_acknowledge
 from mar.services.notifications import notifications_settle
-from medtech import permissions
-from medtech.audit import audit_write
+from medtech.core import permissions
+from medtech.core.audit import audit_write
 from residents.models import ConcernReport
 from staff.models import User
 

@@ -23,9 +23,9 @@ from mar.http import status_for_charting_error
 from mar.models import Administration, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services import concerns
-from medtech import permissions
-from medtech.audit import audit_read
-from medtech.permissions import Area
+from medtech.core import permissions
+from medtech.core.audit import audit_read
+from medtech.core.permissions import Area
 from residents.models import Resident
 from staff.selectors import nurses_of_facility, user_charting_refusal
 

@@ -466,12 +466,12 @@ def test_a_dose_from_the_offline_queue_is_marked_so_on_the_record_and_the_review
     )
     client.force_login(community.nurse)
 
-    review = client.get(reverse("mar:review"))
+    review = client.get(reverse("nurse:review"))
 
     assert response.json()["source"] == "offline"
     assert online.json()["source"] == "api"
     assert Administration.objects.get(idempotency_key="offline-9").source == "offline"
     assert 'data-testid="charted-offline"' in review.text
     record = Administration.objects.get(idempotency_key="offline-9")
-    detail = client.get(reverse("mar:administration_detail", args=[record.public_id]))
+    detail = client.get(reverse("nurse:administration_detail", args=[record.public_id]))
     assert "Charted offline, synced later" in detail.text

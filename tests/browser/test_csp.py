@@ -91,10 +91,10 @@ def test_the_main_pages_load_without_a_single_csp_violation(live_server, watched
     page.context.clear_cookies()
     sign_in(page, base, floor.nurse)
     nurse_pages = {
-        "print": reverse("mar:print_home"),
-        "concerns": reverse("mar:concerns"),
-        "review": reverse("mar:review"),
-        "orders to verify": reverse("mar:orders_pending"),
+        "print": reverse("printing:print_home"),
+        "concerns": reverse("nurse:concerns"),
+        "review": reverse("nurse:review"),
+        "orders to verify": reverse("nurse:orders_pending"),
         "reorders": reverse("inventory:reorders"),
         "expiry": reverse("inventory:expiry"),
     }

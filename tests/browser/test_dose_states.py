@@ -98,7 +98,7 @@ def test_the_nurse_sees_every_carts_overdue_doses_on_one_board(browser, live_ser
     page = new_page(browser, TABLET)
     sign_in(page, live_server.url, floor.nurse)
 
-    page.goto(live_server.url + reverse("mar:overdue_board"))
+    page.goto(live_server.url + reverse("nurse:overdue_board"))
 
     expect(page.get_by_test_id("overdue-total")).to_have_text("3 not charted")
     carts = page.get_by_test_id("overdue-cart")

@@ -87,7 +87,7 @@ def test_a_nurse_enters_an_order_and_a_second_nurse_verifies_it(
     page = desktop
     sign_in(page, live_server.url, ward.nurse)
 
-    page.goto(live_server.url + reverse("mar:resident_record", args=[resident.public_id]))
+    page.goto(live_server.url + reverse("nurse:resident_record", args=[resident.public_id]))
     shot(page, "record")
     page.get_by_role("link", name="New order").click()
     fill_new_order(page, medication="penicillin V potassium 250 mg", dose="1", times="08:00, 20:00")
@@ -122,7 +122,7 @@ def test_a_nurse_enters_an_order_and_a_second_nurse_verifies_it(
 
     second = new_page(browser, DESKTOP)
     sign_in(second, live_server.url, ward.second_nurse)
-    second.goto(live_server.url + reverse("mar:orders_pending"))
+    second.goto(live_server.url + reverse("nurse:orders_pending"))
     second.get_by_role("link", name="Review and verify").click()
     second.get_by_label("I checked this order against the prescription").check()
     second.get_by_test_id("verify").press("Enter")
@@ -143,7 +143,7 @@ def test_a_nurse_reviews_a_missed_dose_and_amends_a_record(tablet, live_server, 
     page = tablet
     sign_in(page, live_server.url, ward.nurse)
 
-    page.goto(live_server.url + reverse("mar:review"))
+    page.goto(live_server.url + reverse("nurse:review"))
     shot(page, "review")
     assert horizontal_overflow(page) <= 0
     # A note typed before filtering survives the filter's swap of the list.
@@ -164,7 +164,7 @@ def test_a_nurse_reviews_a_missed_dose_and_amends_a_record(tablet, live_server, 
     assert review.kind == "missed"
     assert review.reviewed_by == ward.nurse
 
-    page.goto(live_server.url + reverse("mar:review") + "?kind=refused")
+    page.goto(live_server.url + reverse("nurse:review") + "?kind=refused")
     page.get_by_test_id("exception-row").first.get_by_role("link", name="record").click()
     page.get_by_label("What to correct").select_option("reason")
     page.get_by_label("Corrected reason, note or amount").fill("Refused: felt nauseated")
@@ -185,7 +185,7 @@ def test_the_on_time_chart_renders(size, request, live_server, ward):
     page = request.getfixturevalue(size)
     sign_in(page, live_server.url, ward.nurse)
 
-    page.goto(live_server.url + reverse("mar:reports"))
+    page.goto(live_server.url + reverse("nurse:reports"))
 
     chart = page.get_by_test_id("chart-on-time")
     expect(chart.locator("svg polyline").first).to_be_visible()

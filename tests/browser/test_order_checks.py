@@ -45,7 +45,7 @@ def test_a_nurse_sees_and_answers_the_dose_and_allergy_warnings(
     )
     page = tablet_page
     sign_in(page, live_server.url, ward.nurse)
-    page.goto(live_server.url + reverse("mar:order_new", args=[resident.public_id]))
+    page.goto(live_server.url + reverse("nurse:order_new", args=[resident.public_id]))
 
     fill_new_order(page, medication="warfarin (Coumadin) 2.5 mg", dose="6", times="20:00")
     warning = page.get_by_test_id("dose-warning")

@@ -7,11 +7,11 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Browser, expect
 
-from mar.services import printing
+from printing import services as printing
 from staff.models import User
 from tests.browser.conftest import new_context, screenshot
 from tests.factories import DEMO_PASSWORD, FacilityFactory, UserFactory
-from tests.mar.test_print_pdf import MONTH, build_charted_month, local
+from tests.printing.test_pdf import MONTH, build_charted_month, local
 
 pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
@@ -47,7 +47,7 @@ def test_the_progress_page_shows_the_pdf_when_the_print_is_done(
     page.get_by_label("Username").fill(administrator.username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.goto(live_server.url + reverse("mar:print_job", args=[job.public_id]))
+    page.goto(live_server.url + reverse("printing:print_job", args=[job.public_id]))
     expect(page.get_by_text("Waiting for a print worker")).to_be_visible()
     page.evaluate("window.notReloaded = true")
     screenshot(page, "print-progress-waiting")

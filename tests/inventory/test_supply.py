@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
+from demo.community import DEMO_FACILITY_NAME, demo_community_seed
 from inventory import selectors, services
 from inventory.models import ReorderRequest, StockItem
 from mar.models import Administration, Notification, Order
 from mar.services import administrations as charting
-from medtech.demo import DEMO_FACILITY_NAME, demo_community_seed
 from residents.models import Facility
 from tests.inventory.conftest import NOW, TODAY
 

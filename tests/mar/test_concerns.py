@@ -23,12 +23,12 @@ def report(community) -> ConcernReport:
 def test_it_keeps_a_report_on_the_nurses_list_until_one_acknowledges_it(client, community, report):
     client.force_login(community.nurse)
 
-    before = client.get(reverse("mar:concerns"))
+    before = client.get(reverse("nurse:concerns"))
     client.post(
-        reverse("mar:concern_acknowledge", args=[report.public_id]),
+        reverse("nurse:concern_acknowledge", args=[report.public_id]),
         {"note": "Assessed; vitals normal; called Dr. Ortiz"},
     )
-    after = client.get(reverse("mar:concerns"))
+    after = client.get(reverse("nurse:concerns"))
 
     assert "New confusion since breakfast" in before.text
     assert 'class="dose-card dose-card-late concern-open"' in before.text
@@ -50,7 +50,7 @@ def test_it_lets_only_nurses_acknowledge(community, report):
 def test_it_answers_403_to_a_med_tech_opening_the_list(client, community):
     client.force_login(community.tech)
 
-    response = client.get(reverse("mar:concerns"))
+    response = client.get(reverse("nurse:concerns"))
 
     assert response.status_code == 403
 
@@ -59,9 +59,9 @@ def test_it_hides_other_communities_reports(client, community, report):
     stranger = UserFactory(role="nurse", facility=FacilityFactory())
     client.force_login(stranger)
 
-    listing = client.get(reverse("mar:concerns"))
+    listing = client.get(reverse("nurse:concerns"))
     acknowledge = client.post(
-        reverse("mar:concern_acknowledge", args=[report.public_id]), {"note": "x"}
+        reverse("nurse:concern_acknowledge", args=[report.public_id]), {"note": "x"}
     )
 
     assert "New confusion" not in listing.text

@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from mar.models import Administration, Notification, Order, ScheduledDose
-from mar.printing_selectors import Month, monthly_mars
-from mar.report_selectors import facility_report
-from mar.selectors_nurse import resident_record
 from mar.services import administrations as charting
 from mar.services import orders as order_services
 from mar.services.doses import doses_close_missed
+from nurse.reports import facility_report
+from nurse.selectors import resident_record
+from printing.selectors import Month, monthly_mars
 from residents import services as resident_services
 from staff import services as staff_services
 from staff.models import Certification, User
@@ -179,9 +179,9 @@ def test_it_lists_the_away_dose_as_away_on_the_nurses_review_once_its_window_pas
 ):
     clock.move_to(AT + 2 * HOUR)  # before the closing job has run
 
-    away = signed_in(client, community.nurse).get(reverse("mar:review"), {"kind": "away"})
-    missed = client.get(reverse("mar:review"), {"kind": "missed"})
-    late = client.get(reverse("mar:review"), {"kind": "late"})
+    away = signed_in(client, community.nurse).get(reverse("nurse:review"), {"kind": "away"})
+    missed = client.get(reverse("nurse:review"), {"kind": "missed"})
+    late = client.get(reverse("nurse:review"), {"kind": "late"})
 
     assert "Not given, resident away" in away.text
     assert "Nothing here" in missed.text
@@ -280,7 +280,7 @@ LATE = AT + 2 * HOUR  # 09:30: the 08:00 dose's window closed at 09:00, missed a
 def test_it_lists_a_late_uncharted_dose_on_the_review_at_once(client, community, dose, clock):
     clock.move_to(LATE)
 
-    response = signed_in(client, community.nurse).get(reverse("mar:review"), {"kind": "late"})
+    response = signed_in(client, community.nurse).get(reverse("nurse:review"), {"kind": "late"})
 
     assert "Late, not charted yet" in response.text
     assert "Nothing here" not in response.text
@@ -299,7 +299,7 @@ def test_it_counts_a_late_uncharted_dose_on_the_report_tiles(client, community, 
     clock.move_to(LATE)
 
     report = facility_report(facility=community.facility, now=LATE, days=1)
-    response = signed_in(client, community.nurse).get(reverse("mar:reports"))
+    response = signed_in(client, community.nurse).get(reverse("nurse:reports"))
 
     assert (report.totals.late_open, report.totals.missed) == (1, 0)
     assert 'data-testid="late-open-total"' in response.text
@@ -310,7 +310,7 @@ def test_it_shows_every_carts_overdue_doses_on_the_board_in_the_communitys_time(
 ):
     clock.move_to(LATE)
 
-    response = signed_in(client, community.nurse).get(reverse("mar:overdue_board"))
+    response = signed_in(client, community.nurse).get(reverse("nurse:overdue_board"))
 
     assert response.status_code == 200
     assert "1 not charted" in response.text
@@ -321,7 +321,7 @@ def test_it_shows_every_carts_overdue_doses_on_the_board_in_the_communitys_time(
 
 
 def test_the_overdue_board_is_for_nurses(client, community, dose):
-    response = signed_in(client, community.tech).get(reverse("mar:overdue_board"))
+    response = signed_in(client, community.tech).get(reverse("nurse:overdue_board"))
 
     assert response.status_code == 403
 
@@ -331,12 +331,12 @@ def test_it_keeps_the_overdue_board_at_a_fixed_number_of_queries(
 ):
     clock.move_to(LATE)
     client = signed_in(client, community.nurse)
-    client.get(reverse("mar:overdue_board"))  # the session learns the time zone
+    client.get(reverse("nurse:overdue_board"))  # the session learns the time zone
     for _ in range(3):
         stocked_order(community)  # more doses, same queries
 
     with django_assert_num_queries(BOARD_QUERIES):
-        client.get(reverse("mar:overdue_board"))
+        client.get(reverse("nurse:overdue_board"))
 
 
 # Session, user, the nurse's communities, the doses, the unread notifications in the header.

@@ -18,12 +18,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from demo.community import demo_community_seed
 from inventory.models import MedCart, StockItem, StockTransaction
 from mar import selectors
 from mar.models import Administration, EffectivenessCheck, Notification, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.doses import doses_materialize, doses_sync_for_order
-from medtech.demo import demo_community_seed
 from residents.models import ConcernReport, Resident
 from staff.models import User
 from tests.factories import CertificationFactory, OrderFactory, StockItemFactory, UserFactory

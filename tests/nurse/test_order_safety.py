@@ -29,7 +29,7 @@ def enter(client, ward, medication, **fields):
 
 def verify(client, ward, order, **fields):
     client.force_login(ward.second_nurse)
-    url = reverse("mar:order_verify", args=[order.public_id])
+    url = reverse("nurse:order_verify", args=[order.public_id])
     return client.post(url, {"checked_against_prescription": "on", **fields})
 
 
@@ -95,7 +95,7 @@ def test_a_dose_past_the_usual_range_is_acknowledged_at_entry_and_at_verificatio
     assert verified.status_code == 302
     order.refresh_from_db()
     assert order.status == Order.Status.ACTIVE
-    page = client.get(reverse("mar:order_detail", args=[order.public_id]))
+    page = client.get(reverse("nurse:order_detail", args=[order.public_id]))
     assert page.text.count('data-testid="acknowledgement"') == 2
 
 
@@ -201,8 +201,8 @@ def test_an_allergy_recorded_on_the_stay_page_stops_the_prn_until_a_nurse_review
     )
     refused = give(client, ward, prn)
     client.force_login(ward.nurse)
-    pending = client.get(reverse("mar:orders_pending"))
-    review_url = reverse("mar:order_allergy_review", args=[prn.public_id])
+    pending = client.get(reverse("nurse:orders_pending"))
+    review_url = reverse("nurse:order_allergy_review", args=[prn.public_id])
     unticked = client.post(review_url, {"reason_code": "intolerance"})
     reviewed = client.post(review_url, {"allergy_acknowledged": "on", "reason_code": "intolerance"})
     given = give(client, ward, prn)

@@ -4,9 +4,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from mar import selectors_nurse
 from mar.models import Medication, Order
 from mar.services import orders as order_services
+from nurse import selectors as nurse_selectors
 from residents.models import Allergy
 from tests.factories import MedicationFactory
 from tests.nurse.conftest import NOW
@@ -31,7 +31,7 @@ def order_post(medication: Medication | None = None, **overrides) -> dict:
 
 
 def new_order_url(resident) -> str:
-    return reverse("mar:order_new", args=[resident.public_id])
+    return reverse("nurse:order_new", args=[resident.public_id])
 
 
 def test_it_enters_an_order_pending_a_second_check(client, ward):
@@ -43,7 +43,7 @@ def test_it_enters_an_order_pending_a_second_check(client, ward):
 
     order = Order.objects.get(resident=resident, medication=medication)
     assert response.status_code == 302
-    assert response["Location"] == reverse("mar:order_detail", args=[order.public_id])
+    assert response["Location"] == reverse("nurse:order_detail", args=[order.public_id])
     assert order.status == Order.Status.PENDING_VERIFICATION
     assert order.entered_by == ward.nurse
     assert order.administration_times == ["08:00", "20:00"]
@@ -145,7 +145,7 @@ def test_it_refuses_self_verification_and_lets_a_second_nurse_verify(client, war
         now=NOW,
         **order_fields(),
     )
-    url = reverse("mar:order_verify", args=[order.public_id])
+    url = reverse("nurse:order_verify", args=[order.public_id])
     client.force_login(ward.nurse)
 
     own = client.post(url, {"checked_against_prescription": "on"})
@@ -178,7 +178,7 @@ def test_it_needs_the_allergy_reviewed_at_verification(client, ward):
         **order_fields(),
     )
     client.force_login(ward.second_nurse)
-    url = reverse("mar:order_verify", args=[order.public_id])
+    url = reverse("nurse:order_verify", args=[order.public_id])
 
     unreviewed = client.post(url, {"checked_against_prescription": "on"})
     reviewed = client.post(url, {"checked_against_prescription": "on", "allergy_reviewed": "on"})
@@ -205,20 +205,22 @@ def test_it_holds_resumes_and_discontinues_with_reasons(client, ward):
     order = ward.orders[0]
     client.force_login(ward.nurse)
 
-    no_reason = client.post(reverse("mar:order_hold", args=[order.public_id]), {"reason": ""})
-    held = client.post(reverse("mar:order_hold", args=[order.public_id]), {"reason": "Systolic 88"})
+    no_reason = client.post(reverse("nurse:order_hold", args=[order.public_id]), {"reason": ""})
+    held = client.post(
+        reverse("nurse:order_hold", args=[order.public_id]), {"reason": "Systolic 88"}
+    )
     order.refresh_from_db()
     assert no_reason.status_code == 400
     assert held.status_code == 302
     assert order.status == Order.Status.ON_HOLD
     assert order.status_reason == "Systolic 88"
 
-    client.post(reverse("mar:order_resume", args=[order.public_id]))
+    client.post(reverse("nurse:order_resume", args=[order.public_id]))
     order.refresh_from_db()
     assert order.status == Order.Status.ACTIVE
 
     client.post(
-        reverse("mar:order_discontinue", args=[order.public_id]), {"reason": "Stopped by MD"}
+        reverse("nurse:order_discontinue", args=[order.public_id]), {"reason": "Stopped by MD"}
     )
     order.refresh_from_db()
     assert order.status == Order.Status.DISCONTINUED
@@ -247,13 +249,13 @@ def test_it_answers_403_to_a_med_tech_and_404_for_another_community(client, ward
     client.force_login(ward.tech)
     tech_pages = [
         client.get(new_order_url(ward.residents[0])),
-        client.get(reverse("mar:order_detail", args=[ward.orders[0].public_id])),
-        client.get(reverse("mar:orders_pending")),
+        client.get(reverse("nurse:order_detail", args=[ward.orders[0].public_id])),
+        client.get(reverse("nurse:orders_pending")),
     ]
     client.force_login(ward.nurse)
     other = client.get(new_order_url(ward.other_resident))
     client.force_login(ward.admin)
-    admin_read = client.get(reverse("mar:order_detail", args=[ward.orders[0].public_id]))
+    admin_read = client.get(reverse("nurse:order_detail", args=[ward.orders[0].public_id]))
     admin_write = client.get(new_order_url(ward.residents[0]))
 
     assert [page.status_code for page in tech_pages] == [403, 403, 403]
@@ -290,7 +292,7 @@ def test_it_previews_wall_clock_times_across_the_fall_back_day(ward):
     )
     now = dt.datetime(2026, 10, 30, 5, 0, tzinfo=dt.UTC)
 
-    preview = selectors_nurse.order_schedule_preview(
+    preview = nurse_selectors.order_schedule_preview(
         order=order, facility=ward.facility, pass_times={}, now=now
     )
 

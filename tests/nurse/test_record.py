@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def record_url(resident) -> str:
-    return reverse("mar:resident_record", args=[resident.public_id])
+    return reverse("nurse:resident_record", args=[resident.public_id])
 
 
 def test_it_shows_the_record_and_audits_the_read(client, ward):
@@ -35,7 +35,7 @@ def test_it_shows_the_record_and_audits_the_read(client, ward):
     assert "Refused" in html and ward.tech.initials in html
     event = AuditEvent.objects.get(action="resident.read", actor=ward.nurse)
     assert event.resident_id == resident.pk
-    assert event.view == "mar:resident_record"
+    assert event.view == "nurse:resident_record"
 
 
 def test_it_shows_past_orders_and_prn_history_with_effectiveness(client, ward):
@@ -94,7 +94,7 @@ def a_refusal(ward) -> Administration:
 
 def test_it_amends_a_record_and_shows_the_full_history(client, ward):
     record = a_refusal(ward)
-    url = reverse("mar:administration_detail", args=[record.public_id])
+    url = reverse("nurse:administration_detail", args=[record.public_id])
     client.force_login(ward.nurse)
 
     response = client.post(
@@ -122,7 +122,7 @@ def test_it_amends_the_time_given_in_the_facility_zone(client, ward):
     local = record.administered_at.astimezone(ward.facility.zone) - dt.timedelta(minutes=10)
 
     client.post(
-        reverse("mar:administration_detail", args=[record.public_id]),
+        reverse("nurse:administration_detail", args=[record.public_id]),
         {
             "field": "administered_at",
             "new_time": local.strftime("%Y-%m-%dT%H:%M"),
@@ -139,7 +139,7 @@ def test_it_marks_a_record_entered_in_error_with_a_reason(client, ward):
     client.force_login(ward.nurse)
 
     client.post(
-        reverse("mar:administration_detail", args=[record.public_id]),
+        reverse("nurse:administration_detail", args=[record.public_id]),
         {"field": "entered_in_error", "reason": "Wrong resident"},
     )
 
@@ -150,7 +150,7 @@ def test_it_marks_a_record_entered_in_error_with_a_reason(client, ward):
 
 def test_it_refuses_an_amendment_without_a_reason_or_with_a_bad_value(client, ward):
     record = a_refusal(ward)
-    url = reverse("mar:administration_detail", args=[record.public_id])
+    url = reverse("nurse:administration_detail", args=[record.public_id])
     client.force_login(ward.nurse)
 
     no_reason = client.post(url, {"field": "note", "new_text": "x", "reason": ""})
@@ -164,7 +164,7 @@ def test_it_refuses_an_amendment_without_a_reason_or_with_a_bad_value(client, wa
 
 def test_it_lets_only_a_nurse_amend(client, ward):
     record = a_refusal(ward)
-    url = reverse("mar:administration_detail", args=[record.public_id])
+    url = reverse("nurse:administration_detail", args=[record.public_id])
 
     client.force_login(ward.admin)
     admin_read = client.get(url)
@@ -190,7 +190,7 @@ def test_it_shows_the_vitals_taken_before_a_dose_on_the_record_and_the_administr
     client.force_login(ward.nurse)
 
     grid = client.get(record_url(ward.residents[0])).content.decode()
-    detail = client.get(reverse("mar:administration_detail", args=[record.public_id]))
+    detail = client.get(reverse("nurse:administration_detail", args=[record.public_id]))
 
     assert "BP 128/78, Pulse 72, Glucose 64 mg/dL" in grid
     assert 'data-testid="cell-vitals"' in grid

@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mar.models import Administration, EffectivenessCheck, Order
-from mar.report_selectors import facility_report
 from mar.services import administrations as charting
 from mar.services.doses import doses_close_missed
+from nurse.reports import facility_report
 from tests.factories import MedicationFactory, OrderFactory, StockItemFactory
 from tests.nurse.conftest import NOW, Ward
 
@@ -107,7 +107,7 @@ def test_it_draws_the_on_time_chart_as_inline_svg(client, charted):
     ward, _ = charted
     client.force_login(ward.nurse)
 
-    response = client.get(reverse("mar:reports"))
+    response = client.get(reverse("nurse:reports"))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -121,10 +121,10 @@ def test_it_exports_each_report_as_csv(client, charted):
     ward, _ = charted
     client.force_login(ward.nurse)
 
-    daily = client.get(reverse("mar:report_csv", args=["on-time-daily"]))
-    errors = client.get(reverse("mar:report_csv", args=["error-rate"]))
+    daily = client.get(reverse("nurse:report_csv", args=["on-time-daily"]))
+    errors = client.get(reverse("nurse:report_csv", args=["error-rate"]))
     others = [
-        client.get(reverse("mar:report_csv", args=[name])).status_code
+        client.get(reverse("nurse:report_csv", args=[name])).status_code
         for name in ("on-time-by-unit", "on-time-by-staff", "missed-daily", "refusals", "prn-use")
     ]
     unknown = client.get("/reports/nonsense.csv")
@@ -143,23 +143,23 @@ def test_it_exports_each_report_as_csv(client, charted):
 def test_it_answers_403_to_a_med_tech(client, ward):
     client.force_login(ward.tech)
 
-    assert client.get(reverse("mar:reports")).status_code == 403
-    assert client.get(reverse("mar:report_csv", args=["refusals"])).status_code == 403
+    assert client.get(reverse("nurse:reports")).status_code == 403
+    assert client.get(reverse("nurse:report_csv", args=["refusals"])).status_code == 403
 
 
 def test_it_never_reports_on_another_community(client, ward):
     client.force_login(ward.other_nurse)
 
-    response = client.get(reverse("mar:reports"), {"facility": ward.facility.public_id})
+    response = client.get(reverse("nurse:reports"), {"facility": ward.facility.public_id})
 
     assert response.status_code == 404
 
 
 def queries_for_reports(client, nurse) -> int:
     client.force_login(nurse)
-    client.get(reverse("mar:reports"))
+    client.get(reverse("nurse:reports"))
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(reverse("mar:reports"))
+        response = client.get(reverse("nurse:reports"))
     assert response.status_code == 200
     return len(captured)
 
@@ -171,9 +171,9 @@ def test_it_makes_the_same_number_of_queries_for_more_history(client, django_ass
     large = Ward(residents=4)
     large.history(days=6)
     client.force_login(large.nurse)
-    client.get(reverse("mar:reports"))
+    client.get(reverse("nurse:reports"))
 
     with django_assert_num_queries(small_queries):
-        response = client.get(reverse("mar:reports"))
+        response = client.get(reverse("nurse:reports"))
 
     assert "Wing B" in response.content.decode()

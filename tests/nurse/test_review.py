@@ -4,8 +4,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mar.models import Administration, ExceptionReview, ScheduledDose
-from mar.selectors_nurse import ExceptionFilters, exceptions_page, exceptions_unreviewed_count
 from mar.services.administrations import administration_mark_entered_in_error
+from nurse.selectors import ExceptionFilters, exceptions_page, exceptions_unreviewed_count
 from tests import clock
 from tests.nurse.conftest import NOW, Ward
 
@@ -117,7 +117,7 @@ def test_it_acknowledges_ticked_rows_with_one_note(client, history):
     client.force_login(history.nurse)
 
     response = client.post(
-        reverse("mar:review_acknowledge"),
+        reverse("nurse:review_acknowledge"),
         {"keys": keys, "note": "Reviewed with the team", "family_notified": "on"},
     )
 
@@ -134,7 +134,7 @@ def test_it_acknowledges_one_row_with_its_own_button(client, history):
     client.force_login(history.nurse)
 
     client.post(
-        reverse("mar:review_acknowledge"),
+        reverse("nurse:review_acknowledge"),
         {"keys": [i.key for i in page.items], "only": item.key, "note": "Called the pharmacy"},
     )
 
@@ -147,10 +147,10 @@ def test_it_changes_nothing_without_a_note_or_for_another_community(client, hist
     page = exceptions_page(user=history.nurse, now=NOW, filters=ExceptionFilters())
     client.force_login(history.nurse)
 
-    client.post(reverse("mar:review_acknowledge"), {"keys": [page.items[0].key], "note": ""})
+    client.post(reverse("nurse:review_acknowledge"), {"keys": [page.items[0].key], "note": ""})
     client.force_login(history.other_nurse)
     client.post(
-        reverse("mar:review_acknowledge"),
+        reverse("nurse:review_acknowledge"),
         {"keys": [page.items[0].key, "garbage", "administration:not-a-uuid"], "note": "x"},
     )
 
@@ -158,7 +158,7 @@ def test_it_changes_nothing_without_a_note_or_for_another_community(client, hist
 
 
 def test_it_shows_the_list_to_nurses_and_administrators_only(client, history):
-    url = reverse("mar:review")
+    url = reverse("nurse:review")
     client.force_login(history.tech)
     tech = client.get(url)
     client.force_login(history.admin)
@@ -186,7 +186,7 @@ def test_it_shows_the_unreviewed_count_on_the_nurses_home(client, history):
 def test_it_shows_an_overdue_follow_up_in_red(client, history):
     client.force_login(history.nurse)
 
-    response = client.get(reverse("mar:review"))
+    response = client.get(reverse("nurse:review"))
 
     html = response.content.decode()
     assert "followup-row followup-overdue" in html
@@ -195,9 +195,9 @@ def test_it_shows_an_overdue_follow_up_in_red(client, history):
 
 def queries_for_list(client, user) -> int:
     client.force_login(user)
-    client.get(reverse("mar:review"))  # warm the session and content types
+    client.get(reverse("nurse:review"))  # warm the session and content types
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(reverse("mar:review"), {"status": "all"})
+        response = client.get(reverse("nurse:review"), {"status": "all"})
     assert response.status_code == 200
     return len(captured), response.content.decode().count('data-testid="exception-row"')
 
@@ -209,10 +209,10 @@ def test_it_makes_the_same_number_of_queries_for_more_rows(client, django_assert
     large = Ward(residents=4)
     large.history(days=5)
     client.force_login(large.nurse)
-    client.get(reverse("mar:review"))
+    client.get(reverse("nurse:review"))
 
     with django_assert_num_queries(small_queries):
-        response = client.get(reverse("mar:review"), {"status": "all"})
+        response = client.get(reverse("nurse:review"), {"status": "all"})
 
     large_rows = response.content.decode().count('data-testid="exception-row"')
     assert large_rows > small_rows * 3

@@ -33,10 +33,11 @@ from mar.models import (
     PrintJob,
     ScheduledDose,
 )
-from mar.printing_selectors import Month
 from mar.services import administrations as charting
-from mar.services import concerns, followups, printing
+from mar.services import concerns, followups
 from mar.services.doses import doses_sync_for_order
+from printing import services as printing
+from printing.selectors import Month
 from residents.models import ConcernReport, Facility, Resident
 from staff.models import Certification, User
 from tests.factories import (

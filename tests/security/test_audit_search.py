@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.signals import user_logged_in
 from django.urls import reverse
 
-from medtech.audit import audit_auth, audit_read, audit_write
+from medtech.core.audit import audit_auth, audit_read, audit_write
 from medtech.security import on_signed_in
 from staff.models import User
 from tests.factories import ResidentFactory, UserFactory

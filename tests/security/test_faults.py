@@ -19,8 +19,8 @@ from django.test import Client
 from django.urls import reverse
 
 from mar.models import Administration, PrintJob
-from mar.services import printing
 from medtech.celery import app
+from printing import services as printing
 from staff.services import PinIncorrect, user_set_pin, user_signature_verify
 from tests.factories import DEMO_PASSWORD, api_token
 from tests.security.conftest import AT, MONTH, World, stocked_order
@@ -77,7 +77,7 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
         reverse("mar:notification_bell"),
         reverse("inventory:index"),
         reverse("inventory:cart_stock", args=[world.cart.public_id]),
-        reverse("mar:print_home"),
+        reverse("printing:print_home"),
     ]:
         browser("get", page)
     with django_capture_on_commit_callbacks(execute=True):
@@ -113,14 +113,14 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
     with django_capture_on_commit_callbacks(execute=True):
         printed = nurse_browser(
             "post",
-            reverse("mar:community_month_print", args=[world.facility.public_id, MONTH.key]),
+            reverse("printing:community_month_print", args=[world.facility.public_id, MONTH.key]),
         )
     print_seconds = time.monotonic() - started
-    nurse_browser("get", reverse("mar:concerns"))
+    nurse_browser("get", reverse("nurse:concerns"))
     # A witness's wrong password is counted in the cache: with Redis down, still a clear no.
     with pytest.raises(PinIncorrect):
         user_signature_verify(user=nurse, secret="not-her-password", now=AT)
-    nurse_browser("get", reverse("mar:print_job", args=[world.job.public_id]))
+    nurse_browser("get", reverse("printing:print_job", args=[world.job.public_id]))
 
     assert (health.status_code, health.json()) == (
         503,
@@ -140,7 +140,7 @@ def test_with_redis_stopped_pages_charting_sessions_and_the_api_go_on(
     ).exists()
     assert print_seconds < 10
     # The paths that need Redis were taken, and degraded instead of failing.
-    assert "could not enqueue mar.render_community_month" in caplog.text
+    assert "could not enqueue printing.render_community_month" in caplog.text
     assert "cache unavailable" in caplog.text
 
 

@@ -22,7 +22,10 @@ from medtech.celery import app
 from tests.factories import MedCartFactory, UserFactory
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ("mar", "inventory", "residents", "staff", "medtech")
+# The project's own apps (and the project package), as installed.
+APPS = tuple(
+    name for name in [*settings.INSTALLED_APPS, "medtech"] if (ROOT / name / "__init__.py").exists()
+)
 
 
 # --- check --deploy -------------------------------------------------------------------------

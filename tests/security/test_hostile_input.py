@@ -31,7 +31,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from medtech import permissions
+from medtech.core import permissions
 from staff.models import User
 from tests.security.conftest import AT, World
 from tests.security.test_permission_matrix import ROUTES, Route, url_for
@@ -186,10 +186,10 @@ POST_ONLY_FIELDS = {
     "staff:lock": ("next",),
     "mar:record_undo": ("reason",),
     "mar:record_effectiveness": ("result", "note"),
-    "mar:concern_acknowledge": ("note",),
+    "nurse:concern_acknowledge": ("note",),
     "mar:cart_take": (),
     "mar:cart_hand_over": (),
-    "mar:community_month_print": (),
+    "printing:community_month_print": (),
     "mar:notification_read": (),
     "mar:notifications_read_all": (),
     "inventory:reorder_request": ("resident", "medication", "order", "note"),

@@ -1,5 +1,5 @@
 """Every URL of the project, for every role, for a user of another community and for
-nobody signed in, gives the answer the permission matrix (``medtech.permissions``) says.
+nobody signed in, gives the answer the permission matrix (``medtech.core.permissions``) says.
 
 ``ROUTES`` has one entry per URL pattern (pages, API, FHIR; not the Django admin's own
 nor static files). Each names the matrix area the URL belongs to, how to call it and
@@ -29,8 +29,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from medtech import permissions
-from medtech.permissions import Area
+from medtech.core import permissions
+from medtech.core.permissions import Area
 from staff.models import User
 from tests.security.conftest import MONTH, World
 
@@ -96,8 +96,8 @@ ROUTES: dict[str, Route] = {
     "api:?": Route(None, args={"": "no/such/thing/"}, ok=404, api=True),
     "fhir:?": Route(None, args={"": "Observation/1"}, ok=404, api=True),
     "fhir:metadata": Route(None, api=True),  # the CapabilityStatement, open as FHIR expects
-    "manifest": Route(None),
-    "service_worker": Route(None),
+    "mar:manifest": Route(None),
+    "mar:service_worker": Route(None),
     # --- Every signed-in user, their own things -----------------------------------------
     "home": Route(Area.MED_PASS),
     "logout": Route(None, method="post", ok=302),
@@ -136,34 +136,38 @@ ROUTES: dict[str, Route] = {
         Area.CHART, method="post", args={"record_id": "record"}, ok=302
     ),
     # --- Nurse review -------------------------------------------------------------------
-    "mar:concerns": Route(Area.CONCERN_REVIEW),
-    "mar:concern_acknowledge": Route(
+    "nurse:concerns": Route(Area.CONCERN_REVIEW),
+    "nurse:concern_acknowledge": Route(
         Area.EXCEPTION_ACK, method="post", args={"report_id": "concern"}, ok=302
     ),
     # The supervising nurse's screens: orders, the review, the record, reports.
-    "mar:orders_pending": Route(Area.EXCEPTIONS_READ),
-    "mar:order_detail": Route(Area.EXCEPTIONS_READ, args={"order_id": "order"}),
-    "mar:order_new": Route(Area.ORDER_ENTER, args={"resident_id": "resident"}),
-    "mar:order_verify": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400),
-    "mar:order_hold": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400),
-    # No allergy recorded after the order waits for a review.
-    "mar:order_allergy_review": Route(
-        Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=409
-    ),
-    "mar:order_resume": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=409),
-    "mar:order_discontinue": Route(
+    "nurse:orders_pending": Route(Area.EXCEPTIONS_READ),
+    "nurse:order_detail": Route(Area.EXCEPTIONS_READ, args={"order_id": "order"}),
+    "nurse:order_new": Route(Area.ORDER_ENTER, args={"resident_id": "resident"}),
+    "nurse:order_verify": Route(
         Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400
     ),
-    "mar:resident_record": Route(Area.EXCEPTIONS_READ, args={"resident_id": "resident"}),
-    "mar:administration_detail": Route(Area.EXCEPTIONS_READ, args={"record_id": "record"}),
-    "mar:review": Route(Area.EXCEPTIONS_READ),
-    "mar:overdue_board": Route(Area.EXCEPTIONS_READ),
-    "mar:review_acknowledge": Route(Area.EXCEPTION_ACK, method="post", ok=302),
-    "mar:followup_done": Route(
+    "nurse:order_hold": Route(Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400),
+    # No allergy recorded after the order waits for a review.
+    "nurse:order_allergy_review": Route(
+        Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=409
+    ),
+    "nurse:order_resume": Route(
+        Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=409
+    ),
+    "nurse:order_discontinue": Route(
+        Area.ORDER_ENTER, method="post", args={"order_id": "order"}, ok=400
+    ),
+    "nurse:resident_record": Route(Area.EXCEPTIONS_READ, args={"resident_id": "resident"}),
+    "nurse:administration_detail": Route(Area.EXCEPTIONS_READ, args={"record_id": "record"}),
+    "nurse:review": Route(Area.EXCEPTIONS_READ),
+    "nurse:overdue_board": Route(Area.EXCEPTIONS_READ),
+    "nurse:review_acknowledge": Route(Area.EXCEPTION_ACK, method="post", ok=302),
+    "nurse:followup_done": Route(
         Area.EXCEPTION_ACK, method="post", args={"followup_id": "followup"}, ok=302
     ),
-    "mar:reports": Route(Area.EXCEPTIONS_READ),
-    "mar:report_csv": Route(Area.EXCEPTIONS_READ, args={"name": "on-time-daily"}),
+    "nurse:reports": Route(Area.EXCEPTIONS_READ),
+    "nurse:report_csv": Route(Area.EXCEPTIONS_READ, args={"name": "on-time-daily"}),
     # --- Administration: residents, the community's settings, staff, the audit trail -----
     "residents:list": Route(Area.RESIDENTS_READ),
     "residents:stay": Route(Area.RESIDENTS_READ, args={"resident_id": "resident"}),
@@ -210,20 +214,20 @@ ROUTES: dict[str, Route] = {
     ),
     "audit_search": Route(Area.AUDIT),
     # --- Printing -----------------------------------------------------------------------
-    "mar:print_home": Route(Area.PRINT_CART_SHEET),
-    "mar:resident_month_pdf": Route(
+    "printing:print_home": Route(Area.PRINT_CART_SHEET),
+    "printing:resident_month_pdf": Route(
         Area.PRINT_RECORDS, args={"resident_id": "resident", "month": MONTH.key}
     ),
-    "mar:community_month_print": Route(
+    "printing:community_month_print": Route(
         Area.PRINT_RECORDS,
         method="post",
         args={"facility_id": "facility", "month": MONTH.key},
         ok=302,
     ),
-    "mar:print_job": Route(Area.PRINT_RECORDS, args={"job_id": "job"}),
-    "mar:print_job_file": Route(Area.PRINT_RECORDS, args={"job_id": "job"}, ok=404),
-    "mar:downtime_sheet_pdf": Route(Area.PRINT_CART_SHEET, args={"cart_id": "cart"}),
-    "mar:count_sheet_pdf": Route(Area.PRINT_RECORDS, args={"cart_id": "cart"}),
+    "printing:print_job": Route(Area.PRINT_RECORDS, args={"job_id": "job"}),
+    "printing:print_job_file": Route(Area.PRINT_RECORDS, args={"job_id": "job"}, ok=404),
+    "printing:downtime_sheet_pdf": Route(Area.PRINT_CART_SHEET, args={"cart_id": "cart"}),
+    "printing:count_sheet_pdf": Route(Area.PRINT_RECORDS, args={"cart_id": "cart"}),
     # --- Inventory ----------------------------------------------------------------------
     "inventory:index": Route(Area.INVENTORY_READ),
     "inventory:reorders": Route(Area.INVENTORY_READ),

@@ -13,7 +13,7 @@ from inventory.services import stock_transfer
 from mar.models import Administration, Amendment, EffectivenessCheck, Order, RecordSeal
 from mar.services import administrations as charting
 from mar.services.doses import doses_sync_for_order
-from medtech.audit import audit_read
+from medtech.core.audit import audit_read
 from medtech.models import AuditEvent
 from staff.models import User
 from tests.factories import MedCartFactory, OrderFactory, StockItemFactory, UserFactory
