@@ -127,7 +127,8 @@ def test_it_takes_a_resident_from_admission_through_hospital_to_discharge(
     expect(page.locator(".allergies-present")).to_contain_text("Penicillin (Hives)")
     photo = page.get_by_role("img", name="Photo of Evelyn Hart")
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.naturalWidth") > 0
+    # Visible is not loaded: decode() waits for the bytes (and fails if they are not an image).
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
     resident = Resident.objects.get(last_name="Hart")
     assert resident.photo.name.endswith(".jpg")
 

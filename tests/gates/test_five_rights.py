@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from inventory.models import StockItem, StockTransaction
 from mar.models import Administration, Medication
@@ -186,3 +187,29 @@ def test_an_amended_amount_moves_the_ledger_by_the_difference(ways, community, o
     assert (after_more, after_fewer) == (Decimal(25), Decimal(28))
     assert StockItem.objects.get().quantity_on_hand == Decimal(30)
     assert sum(StockTransaction.objects.values_list("quantity", flat=True)) == Decimal(0)
+
+
+@pytest.mark.parametrize("way", ["page", "api"])
+def test_an_amended_amount_moves_the_ledger_through_the_page_and_the_api(
+    ways, community, order, way, client
+):
+    from tests.api.conftest import client_for
+
+    ways.chart("api", dose=due(order))
+    record = Administration.objects.get()
+
+    if way == "page":
+        client.force_login(community.nurse)
+        response = client.post(
+            reverse("nurse:administration_detail", args=[record.public_id]),
+            {"field": "dose_amount", "new_text": "3", "reason": "Three were given"},
+        )
+    else:
+        response = client_for(community.nurse).post(
+            f"/api/v1/administrations/{record.public_id}/amendments/",
+            {"field": "dose_amount", "new_value": "3", "reason": "Three were given"},
+            format="json",
+        )
+
+    assert response.status_code in (201, 302)
+    assert StockItem.objects.get().quantity_on_hand == Decimal(27)

@@ -5,6 +5,7 @@ top of another dose of the same order; amendments bound like first charting."""
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from mar.models import Administration, Order
 from mar.services import administrations as charting
@@ -171,3 +172,19 @@ def test_an_amended_time_is_refused_through_the_api_too(community, ways):
 
     assert response.status_code == 400
     assert "before this order began" in response.json()["detail"]
+
+
+def test_an_amended_time_is_refused_through_the_nurses_page_too(community, ways, client):
+    order = stocked(community)
+    ways.chart("api", dose=due(order))
+    record = Administration.objects.get()
+    client.force_login(community.nurse)
+
+    response = client.post(
+        reverse("nurse:administration_detail", args=[record.public_id]),
+        {"field": "administered_at", "new_time": "1900-01-01T00:00", "reason": "Typo"},
+    )
+
+    assert response.status_code == 400
+    assert "before this order began" in response.text
+    assert not record.amendments.exists()

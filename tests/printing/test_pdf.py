@@ -33,6 +33,7 @@ from printing.selectors import Month, monthly_mars
 from residents.models import Allergy, Diagnosis, Resident
 from staff.models import Certification, User
 from tests.factories import (
+    DEMO_PASSWORD,
     CertificationFactory,
     FacilityFactory,
     MedCartFactory,
@@ -155,7 +156,8 @@ def build_charted_month(*, facility=None, last_name: str = "Whitfield") -> Chart
     - Nov 4: metformin 08:00 held (MS, blood glucose 62); lisinopril 08:00 given (MS) then
       marked entered in error by the nurse (so still pending: missed by Nov 20); metformin
       20:00 never charted (closed as missed by the job).
-    - Donepezil starts Nov 10 at noon (shaded before); Nov 12 21:00 given by DB.
+    - Donepezil starts Nov 10 at noon (shaded before); Nov 12 21:00 given by DB; Nov 13
+      given by DB at 18:30, before its window, on the nurse RH's override.
     """
     facility = facility or FacilityFactory(name="Cedar Court", license_number="IL-ALF-0001")
     cart = MedCartFactory(facility=facility, name=f"Cart {last_name}")
@@ -235,6 +237,14 @@ def build_charted_month(*, facility=None, last_name: str = "Whitfield") -> Chart
     doses_close_missed(now=local(5, 6))
     doses_sync_for_order(order=donepezil, now=local(12, 6))
     chart(dose_at(donepezil, local(12, 21)), user=staff.darnell, at=local(12, 21))
+    chart(
+        dose_at(donepezil, local(13, 21)),
+        user=staff.darnell,
+        at=local(13, 18, 30),
+        override_by=staff.rebecca,
+        override_secret=DEMO_PASSWORD,
+        override_reason="Family outing at 19:00, prescriber agrees",
+    )
     return ChartedMonth(
         cart=cart,
         resident=resident,
@@ -442,6 +452,16 @@ def test_it_lists_the_vitals_taken_before_doses_on_the_notes_page(printed):
 
     assert "11/03 08:05 Lisinopril 10 mg tablet Given BP 128/78, Pulse 72 MS" in notes
     assert "11/04 08:00 Metformin 10 mg tablet Held Glucose 62 mg/dL MS" in notes
+
+
+def test_it_lists_doses_given_on_a_nurses_override_with_who_when_and_why(printed):
+    text = "\n".join(printed.whitfield_pages)
+    notes = text[text.index("Given on a nurse's override") :]
+
+    assert "11/13 21:00 Donepezil 10 mg tablet 11/13 18:30 DB" in notes
+    assert "Rebecca Hall, RN, 11/13 18:30" in notes
+    assert "Family outing at 19:00, prescriber agrees" in notes
+    assert "window opens at 19:00" in notes
 
 
 def test_it_shows_the_code_legend(printed):
