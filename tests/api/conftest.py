@@ -7,18 +7,14 @@ pharmacies' and tablets' scripts do.
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
 from mar.models import Order, ScheduledDose
-from mar.services.doses import doses_sync_for_order
 from staff.models import User
-from tests.factories import OrderFactory, StockItemFactory, UserFactory, api_token
-from tests.mar.conftest import NOW, Community
-
-AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago
+from tests.factories import UserFactory, api_token
+from tests.world import AT, Community, first_dose
 
 
 @pytest.fixture
@@ -57,33 +53,14 @@ def administrator(community) -> User:
 
 
 def stocked_order(community: Community, **fields) -> Order:
-    order = OrderFactory(resident=community.resident, **fields)
-    StockItemFactory(
-        cart=community.cart,
-        resident=community.resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal("30"),
-    )
-    doses_sync_for_order(order=order, now=AT)
-    return order
+    return community.stocked_order(**fields)
 
 
 def prn_order(community: Community, **fields) -> Order:
-    return stocked_order(
-        community,
-        frequency=Order.Frequency.PRN,
-        administration_times=[],
-        prn_min_interval_minutes=240,
-        prn_max_per_24h=3,
-        indication="Knee pain",
-        **fields,
-    )
+    return community.prn_order(**fields)
 
 
-def due_dose(order: Order) -> ScheduledDose:
-    """The 08:00 dose, due at AT."""
-    return order.doses.order_by("scheduled_at").first()
+due_dose = first_dose  # the 08:00 dose, due at AT
 
 
 @pytest.fixture

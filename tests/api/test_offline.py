@@ -48,9 +48,7 @@ def tech_on_duty(community):
 @pytest.fixture
 def colleague(community):
     """On duty for the same cart, with a PIN: the offline switch may bring them in."""
-    user = UserFactory(facility=community.facility, first_name="Sam", initials="SO")
-    CertificationFactory(user=user)
-    staff_services.user_set_pin(user=user, pin="258031", password=DEMO_PASSWORD)
+    user = community.colleague(pin="258031", first_name="Sam", initials="SO")
     cart_assignment_start(cart=community.cart, user=user, now=AT)
     return user
 

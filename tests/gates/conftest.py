@@ -14,20 +14,16 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from mar.models import Order, ScheduledDose
-from mar.services.doses import doses_sync_for_order
-from staff.models import Certification, User
+from staff.models import User
 from tests.api.conftest import client_for
-from tests.factories import CertificationFactory, OrderFactory, StockItemFactory, UserFactory
-from tests.mar.conftest import NOW, Community
+from tests.world import AT, Community, dose_due
 
-AT = NOW + dt.timedelta(minutes=30)  # Friday 07:30 in Chicago: the 08:00 dose is due
 WAYS = ["page", "api", "offline"]
 URL = "/api/v1/administrations/"
 
@@ -107,9 +103,7 @@ class Ways:
 
 @pytest.fixture
 def community(db) -> Community:
-    community = Community()
-    CertificationFactory(user=community.nurse, kind=Certification.Kind.NURSE_LICENSE)
-    return community
+    return Community(licensed_nurses=True)
 
 
 @pytest.fixture
@@ -118,35 +112,15 @@ def ways(community) -> Ways:
 
 
 def stocked(community: Community, quantity: str = "30", **fields) -> Order:
-    order = OrderFactory(resident=community.resident, **fields)
-    StockItemFactory(
-        cart=community.cart,
-        resident=community.resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal(quantity),
-        unit=order.dose_unit,
-    )
-    doses_sync_for_order(order=order, now=AT)
-    return order
+    return community.stocked_order(quantity=quantity, stock_in_dose_unit=True, **fields)
 
 
 def prn(community: Community, **fields) -> Order:
-    limits = {"prn_min_interval_minutes": 240, "prn_max_per_24h": 3, "indication": "Pain"}
-    return stocked(
-        community,
-        frequency=Order.Frequency.PRN,
-        administration_times=[],
-        **(limits | fields),
-    )
+    return community.prn_order(**{"indication": "Pain"} | fields)
 
 
-def due(order: Order) -> ScheduledDose:
-    """The order's dose due at AT (the 08:00 one of a twice-daily order)."""
-    return order.doses.filter(window_start__lte=AT, window_end__gte=AT).order_by("id").first()
+due = dose_due  # the order's dose due at AT (the 08:00 one of a twice-daily order)
 
 
 def colleague(community: Community, **fields) -> User:
-    user = UserFactory(role=User.Role.MED_TECH, facility=community.facility, **fields)
-    CertificationFactory(user=user)
-    return user
+    return community.colleague(**fields)

@@ -6,19 +6,16 @@ import pytest
 from inventory import services
 from inventory.models import StockItem, StockTransaction
 from mar.models import Medication, Order
-from staff.models import Certification, User
-from staff.services import user_set_pin
+from staff.models import User
 from tests.factories import (
-    DEMO_PASSWORD,
-    CertificationFactory,
     FacilityFactory,
     MedCartFactory,
     MedicationFactory,
     OrderFactory,
     ResidentFactory,
     RoomFactory,
-    UserFactory,
 )
+from tests.world import person
 
 # Friday 2026-11-20, 08:00 in Chicago (CST, UTC-6).
 NOW = dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.UTC)
@@ -40,18 +37,6 @@ PINS = {
 }
 
 
-def person(facility, role: str, pin: str, **fields) -> User:
-    user = UserFactory(role=role, facility=facility, **fields)
-    user_set_pin(user=user, pin=pin, password=DEMO_PASSWORD)
-    kind = (
-        Certification.Kind.NURSE_LICENSE
-        if role == User.Role.NURSE
-        else Certification.Kind.MEDICATION_AIDE
-    )
-    CertificationFactory(user=user, kind=kind, expires_on=TODAY + dt.timedelta(days=400))
-    return user
-
-
 class Stockroom:
     """One community with two carts, a resident on the first, staff with PINs, and an
     outsider from another community."""
@@ -62,12 +47,12 @@ class Stockroom:
         self.other_cart = MedCartFactory(facility=self.facility, name="Cart B")
         room = RoomFactory(facility=self.facility, unit=self.cart.unit, cart=self.cart)
         self.resident = ResidentFactory(facility=self.facility, room=room)
-        self.tech = person(self.facility, User.Role.MED_TECH, PINS["tech"], title="CMA")
-        self.witness = person(self.facility, User.Role.MED_TECH, PINS["witness"], title="CMA")
-        self.nurse = person(self.facility, User.Role.NURSE, PINS["nurse"], title="RN")
-        self.second_nurse = person(self.facility, User.Role.NURSE, PINS["second_nurse"])
-        self.admin = person(self.facility, User.Role.ADMINISTRATOR, PINS["admin"], title="")
-        self.outsider = person(FacilityFactory(), User.Role.NURSE, "715962")
+        self.tech = person(self.facility, User.Role.MED_TECH, pin=PINS["tech"], title="CMA")
+        self.witness = person(self.facility, User.Role.MED_TECH, pin=PINS["witness"], title="CMA")
+        self.nurse = person(self.facility, User.Role.NURSE, pin=PINS["nurse"], title="RN")
+        self.second_nurse = person(self.facility, User.Role.NURSE, pin=PINS["second_nurse"])
+        self.admin = person(self.facility, User.Role.ADMINISTRATOR, pin=PINS["admin"], title="")
+        self.outsider = person(FacilityFactory(), User.Role.NURSE, pin="715962")
         self.medication = MedicationFactory(generic_name="lisinopril", strength="10 mg")
         self.controlled = MedicationFactory(
             generic_name="hydrocodone/acetaminophen",

@@ -22,12 +22,10 @@ from nurse.reports import facility_report
 from nurse.selectors import resident_record
 from printing.selectors import Month, monthly_mars
 from residents import services as resident_services
-from staff import services as staff_services
-from staff.models import Certification, User
+from staff.models import User
 from tests.api.conftest import AT, client_for, due_dose, prn_order, stocked_order
 from tests.api.test_offline import offline_body, post_offline
 from tests.api.test_offline import signature as offline_signature
-from tests.factories import DEMO_PASSWORD, CertificationFactory, UserFactory
 from tests.mar.conftest import Community
 
 HOUR = dt.timedelta(hours=1)
@@ -42,22 +40,17 @@ def moment() -> dt.datetime:
 
 @pytest.fixture
 def community(db) -> Community:
-    community = Community()
-    community.admin = UserFactory(
-        role=User.Role.ADMINISTRATOR, title="Administrator", facility=community.facility
+    community = Community(licensed_nurses=True)
+    community.admin = community.colleague(
+        User.Role.ADMINISTRATOR, certified=False, title="Administrator"
     )
-    for nurse in (community.nurse, community.second_nurse):
-        CertificationFactory(user=nurse, kind=Certification.Kind.NURSE_LICENSE)
     return community
 
 
 @pytest.fixture
 def colleague(community) -> User:
     """A med tech with a PIN, who charts on the cart's tablet while it is offline."""
-    user = UserFactory(facility=community.facility, first_name="Sam", initials="SO")
-    CertificationFactory(user=user)
-    staff_services.user_set_pin(user=user, pin="258013", password=DEMO_PASSWORD)
-    return user
+    return community.colleague(pin="258013", first_name="Sam", initials="SO")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from mar.services import administrations as charting
 from mar.services.doses import doses_materialize, doses_sync_for_order
 from residents.models import ConcernReport, Resident
 from staff.models import User
-from tests.factories import CertificationFactory, OrderFactory, StockItemFactory, UserFactory
+from tests.factories import CertificationFactory, UserFactory
 from tests.mar.conftest import NOW, Community
 
 AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago
@@ -53,26 +53,11 @@ def moment() -> dt.datetime:
 
 
 def stocked_order(community: Community, **fields) -> Order:
-    order = OrderFactory(resident=community.resident, **fields)
-    StockItemFactory(
-        cart=community.cart,
-        resident=community.resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal("30"),
-    )
-    return order
+    return community.stocked_order(now=None, **fields)
 
 
 def prn_order(community: Community) -> Order:
-    return stocked_order(
-        community,
-        frequency=Order.Frequency.PRN,
-        administration_times=[],
-        prn_min_interval_minutes=240,
-        prn_max_per_24h=3,
-        indication="Knee pain",
-    )
+    return community.prn_order(now=None)
 
 
 @pytest.fixture

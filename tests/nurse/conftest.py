@@ -12,10 +12,9 @@ import pytest
 from mar.models import Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.doses import doses_close_missed, doses_sync_for_order
-from staff.models import Certification, User
+from staff.models import User
 from tests import clock
 from tests.factories import (
-    CertificationFactory,
     FacilityFactory,
     MedCartFactory,
     MedicationFactory,
@@ -24,8 +23,8 @@ from tests.factories import (
     RoomFactory,
     StockItemFactory,
     UnitFactory,
-    UserFactory,
 )
+from tests.world import person
 
 # Friday 2026-11-20, 13:00 in Chicago (CST, UTC-6).
 NOW = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)
@@ -48,21 +47,16 @@ class Ward:
             MedCartFactory(facility=self.facility, unit=unit, name=f"Cart {unit.name[-1]}")
             for unit in self.units
         ]
-        self.tech = UserFactory(role=User.Role.MED_TECH, facility=self.facility, title="CMA")
-        CertificationFactory(user=self.tech)
-        self.nurse = UserFactory(role=User.Role.NURSE, title="RN", facility=self.facility)
-        self.second_nurse = UserFactory(role=User.Role.NURSE, title="LPN", facility=self.facility)
-        for nurse in (self.nurse, self.second_nurse):
-            CertificationFactory(user=nurse, kind=Certification.Kind.NURSE_LICENSE)
-        self.admin = UserFactory(role=User.Role.ADMINISTRATOR, facility=self.facility, title="")
+        self.tech = person(self.facility, User.Role.MED_TECH, title="CMA")
+        self.nurse = person(self.facility, User.Role.NURSE, title="RN")
+        self.second_nurse = person(self.facility, User.Role.NURSE, title="LPN")
+        self.admin = person(self.facility, User.Role.ADMINISTRATOR, certified=False, title="")
         self.residents = []
         self.orders: list[Order] = []
         for _ in range(residents):
             self.add_resident()
         self.other_facility = FacilityFactory()
-        self.other_nurse = UserFactory(
-            role=User.Role.NURSE, title="RN", facility=self.other_facility
-        )
+        self.other_nurse = person(self.other_facility, User.Role.NURSE, certified=False, title="RN")
         self.other_resident = ResidentFactory(facility=self.other_facility)
 
     def add_resident(self):

@@ -6,12 +6,12 @@ from PIL import Image
 
 from staff.models import User
 from tests.factories import (
-    CertificationFactory,
     FacilityFactory,
     MedCartFactory,
     RoomFactory,
     UserFactory,
 )
+from tests.world import person
 
 
 def jpeg_upload(name: str = "face.jpg", size=(1600, 1200), exif: bool = True) -> SimpleUploadedFile:
@@ -41,18 +41,15 @@ class Community:
         self.other_room = RoomFactory(
             facility=self.facility, unit=self.other_cart.unit, cart=self.other_cart, number="201"
         )
-        self.admin = UserFactory(
-            role=User.Role.ADMINISTRATOR,
+        self.admin = person(
+            self.facility,
+            User.Role.ADMINISTRATOR,
+            certified=False,
             initials="AD",
             title="Administrator",
-            facility=self.facility,
         )
-        self.nurse = UserFactory(
-            role=User.Role.NURSE, initials="RN", title="RN", facility=self.facility
-        )
-        CertificationFactory(user=self.nurse, kind="nurse_license")
-        self.tech = UserFactory(role=User.Role.MED_TECH, initials="MT", facility=self.facility)
-        CertificationFactory(user=self.tech)
+        self.nurse = person(self.facility, User.Role.NURSE, initials="RN", title="RN")
+        self.tech = person(self.facility, User.Role.MED_TECH, initials="MT")
         self.elsewhere = FacilityFactory(name="Oak Hollow")
         self.elsewhere_room = RoomFactory(facility=self.elsewhere, number="9")
         self.elsewhere_admin = UserFactory(

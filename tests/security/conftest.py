@@ -14,7 +14,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ from inventory.models import CartAssignment, ControlledCount, ReorderRequest, St
 from mar.models import (
     Administration,
     FollowUp,
-    Medication,
     Notification,
     Order,
     PrintJob,
@@ -35,25 +33,19 @@ from mar.models import (
 )
 from mar.services import administrations as charting
 from mar.services import concerns, followups
-from mar.services.doses import doses_sync_for_order
 from printing import services as printing
 from printing.selectors import Month
 from residents.models import ConcernReport, Facility, Resident
-from staff.models import Certification, User
+from staff.models import User
 from tests.factories import (
-    CertificationFactory,
     FacilityFactory,
     MedCartFactory,
     MedicationFactory,
-    OrderFactory,
     ResidentFactory,
     RoomFactory,
-    StockItemFactory,
-    UserFactory,
 )
-from tests.mar.conftest import NOW
+from tests.world import AT, NOW, order_in_stock, person
 
-AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago: the 08:00 dose is due
 MONTH = Month(dt.date(2026, 11, 1))
 
 
@@ -65,27 +57,21 @@ def moment() -> dt.datetime:
 
 def staff(facility: Facility) -> dict[str, User]:
     """A med tech, a nurse and an administrator of ``facility``, each able to do their job."""
-    tech = UserFactory(role=User.Role.MED_TECH, facility=facility)
-    CertificationFactory(user=tech)
-    nurse = UserFactory(role=User.Role.NURSE, title="RN", facility=facility)
-    CertificationFactory(user=nurse, kind=Certification.Kind.NURSE_LICENSE)
-    administrator = UserFactory(
-        role=User.Role.ADMINISTRATOR, title="Administrator", facility=facility, is_staff=True
-    )
-    return {"med_tech": tech, "nurse": nurse, "administrator": administrator}
+    return {
+        "med_tech": person(facility, User.Role.MED_TECH),
+        "nurse": person(facility, User.Role.NURSE, title="RN"),
+        "administrator": person(
+            facility,
+            User.Role.ADMINISTRATOR,
+            certified=False,
+            title="Administrator",
+            is_staff=True,
+        ),
+    }
 
 
-def stocked_order(resident: Resident, cart, medication: Medication | None = None, **fields):
-    order = OrderFactory(resident=resident, medication=medication or MedicationFactory(), **fields)
-    StockItemFactory(
-        cart=cart,
-        resident=resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal("30"),
-    )
-    doses_sync_for_order(order=order, now=AT)
-    return order
+def stocked_order(resident: Resident, cart, **fields) -> Order:
+    return order_in_stock(resident=resident, cart=cart, **fields)
 
 
 def tiny_jpeg() -> bytes:

@@ -12,11 +12,11 @@ from inventory.services import stock_adjust
 from mar.models import Amendment, Order
 from mar.services import administrations as charting
 from mar.services import concerns, orders
-from mar.services.doses import doses_sync_for_order
 from medtech.models import AuditEvent
 from staff.services import user_set_pin
-from tests.factories import DEMO_PASSWORD, MedicationFactory, OrderFactory, StockItemFactory
+from tests.factories import DEMO_PASSWORD, MedicationFactory, StockItemFactory
 from tests.mar.conftest import NOW, Community
+from tests.world import first_dose
 
 
 @pytest.fixture
@@ -25,16 +25,7 @@ def community(db) -> Community:
 
 
 def _dose(community: Community):
-    order = OrderFactory(resident=community.resident)
-    StockItemFactory(
-        cart=community.cart,
-        resident=order.resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal("30"),
-    )
-    doses_sync_for_order(order=order, now=NOW)
-    return order.doses.order_by("scheduled_at").first()
+    return first_dose(community.stocked_order(now=NOW))
 
 
 def _chart(dose, user, **fields):

@@ -6,7 +6,6 @@ import importlib
 import itertools
 import threading
 import uuid
-from decimal import Decimal
 
 import pgtrigger
 import pytest
@@ -16,16 +15,14 @@ from django.db import connection
 from mar.models import Administration, Amendment, Order, RecordSeal, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.chain import GENESIS_HASH, chain_verify, link_hash
-from mar.services.doses import doses_sync_for_order
 from staff.models import User
 from tests.factories import (
     CertificationFactory,
-    OrderFactory,
     ResidentFactory,
-    StockItemFactory,
     UserFactory,
 )
 from tests.mar.conftest import NOW, Community
+from tests.world import first_dose, order_in_stock
 
 TRIGGERS = (
     "mar.Administration:administration_no_update",
@@ -42,16 +39,8 @@ def community(db) -> Community:
 
 
 def _dose(community: Community, resident=None) -> ScheduledDose:
-    order = OrderFactory(resident=resident or community.resident)
-    StockItemFactory(
-        cart=community.cart,
-        resident=order.resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal("30"),
-    )
-    doses_sync_for_order(order=order, now=NOW)
-    return order.doses.order_by("scheduled_at").first()
+    resident = resident or community.resident
+    return first_dose(order_in_stock(resident=resident, cart=community.cart, now=NOW))
 
 
 def _chart(dose: ScheduledDose, user: User, status: str = "given") -> Administration:

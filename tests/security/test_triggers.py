@@ -16,7 +16,7 @@ from mar.services.doses import doses_sync_for_order
 from medtech.core.audit import audit_read
 from medtech.models import AuditEvent
 from staff.models import User
-from tests.factories import MedCartFactory, OrderFactory, StockItemFactory, UserFactory
+from tests.factories import MedCartFactory, StockItemFactory, UserFactory
 from tests.mar.conftest import NOW, Community
 
 REFUSED = "pgtrigger: Cannot"
@@ -30,15 +30,7 @@ def community(db) -> Community:
 
 
 def _order(community: Community, **fields) -> Order:
-    order = OrderFactory(resident=community.resident, **fields)
-    StockItemFactory(
-        cart=community.cart,
-        resident=order.resident,
-        medication=order.medication,
-        order=order,
-        quantity_on_hand=Decimal("30"),
-    )
-    return order
+    return community.stocked_order(now=None, **fields)
 
 
 @pytest.fixture
