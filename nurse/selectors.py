@@ -79,10 +79,6 @@ def order_for_nurse(*, user: User, public_id: uuid.UUID) -> Order:
     )
 
 
-def medications_catalog() -> list[Medication]:
-    return list(Medication.objects.order_by("generic_name", "strength", "id"))
-
-
 def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
     return dict(
         MedPassTime.objects.filter(facility=facility)

@@ -20,7 +20,6 @@ third, per-day condition on charting; it lives in ``staff.selectors.user_chartin
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
 from django.apps import apps
@@ -180,14 +179,3 @@ def scope(queryset: QuerySet[M], user: User, facility_path: str = "facility") ->
         return queryset.none()
     members = memberships().filter(user=user).values("facility_id")
     return queryset.filter(**{f"{facility_path}__in": members})
-
-
-def areas_for(role: str) -> list[Area]:
-    """The areas a role works in, in the matrix's order (for the closing table)."""
-    return [area for area, roles in MATRIX.items() if role in roles]
-
-
-def matrix_rows(roles: Iterable[str] = ROLES) -> list[tuple[str, list[bool]]]:
-    """The matrix as rows of (area, [allowed for each role]) for docs and tests."""
-    roles = list(roles)
-    return [(area.value, [role in MATRIX[area] for role in roles]) for area in Area]
