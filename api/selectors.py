@@ -36,16 +36,17 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 
 from inventory.models import MedCart, StockItem, StockTransaction
+from inventory.selectors import active_carts
 from mar.models import Administration, Amendment, ExceptionReview, Order, ScheduledDose
 from mar.selectors import DoseState, doses_with_state
-from medtech.core import permissions
+from medtech.core.scope import facility_ids_of, scope
 from residents.models import Allergy, ConcernReport, Resident
 from staff.models import User
 
 
 def facility_ids_for_user(*, user: User) -> list[int]:
-    """The facility scope of every API and FHIR read (``medtech.core.permissions``)."""
-    return permissions.facility_ids_for(user)
+    """The facility scope of every API and FHIR read (``medtech.core.scope``)."""
+    return facility_ids_of(user=user)
 
 
 # --- Residents -----------------------------------------------------------------------------
@@ -164,9 +165,8 @@ def doses_for_user(
 def dose_for_charting(*, user: User, public_id: uuid.UUID) -> ScheduledDose | None:
     """Just the row's key: the charting service locks and loads the dose itself."""
     return (
-        ScheduledDose.objects.filter(
-            public_id=public_id, resident__facility__memberships__user=user
-        )
+        scope(ScheduledDose.objects, user=user, path="resident__facility")
+        .filter(public_id=public_id)
         .only("id")
         .first()
     )
@@ -175,7 +175,8 @@ def dose_for_charting(*, user: User, public_id: uuid.UUID) -> ScheduledDose | No
 def prn_order_for_charting(*, user: User, public_id: uuid.UUID) -> Order | None:
     """Just the row's key: the charting service locks and loads the order itself."""
     return (
-        Order.objects.filter(public_id=public_id, resident__facility__memberships__user=user)
+        scope(Order.objects, user=user, path="resident__facility")
+        .filter(public_id=public_id)
         .only("id")
         .first()
     )
@@ -184,9 +185,8 @@ def prn_order_for_charting(*, user: User, public_id: uuid.UUID) -> Order | None:
 def colleague_for_user(*, user: User, public_id: uuid.UUID) -> User | None:
     """Someone who works in one of the caller's communities (a witness)."""
     return (
-        User.objects.filter(
-            public_id=public_id, memberships__facility__memberships__user=user, is_active=True
-        )
+        scope(User.objects, user=user, path="memberships__facility")
+        .filter(public_id=public_id, is_active=True)
         .order_by("id")
         .first()
     )
@@ -272,7 +272,9 @@ def stock_transaction(*, pk: int) -> StockTransaction:
 
 
 def cart_for_user(*, user: User, public_id: uuid.UUID) -> MedCart | None:
-    return MedCart.objects.filter(public_id=public_id, facility__memberships__user=user).first()
+    """An active cart of the user's communities (a deactivated one is no transfer's
+    destination), or None."""
+    return active_carts(user=user).filter(public_id=public_id).first()
 
 
 # --- Exceptions ----------------------------------------------------------------------------

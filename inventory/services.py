@@ -52,8 +52,9 @@ from mar.services.notifications import notifications_create, notifications_settl
 from medtech.core import permissions
 from medtech.core.audit import audit_write
 from medtech.core.permissions import Area
+from medtech.core.scope import is_member
 from residents.models import Facility, Resident
-from staff.models import FacilityMembership, User
+from staff.models import User
 from staff.selectors import nurses_by_facility
 from staff.services import PinError, user_signature_verify
 
@@ -114,15 +115,8 @@ def _name(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-def _is_member(user: User, facility_id: int) -> bool:
-    return (
-        user.is_active
-        and FacilityMembership.objects.filter(user=user, facility_id=facility_id).exists()
-    )
-
-
 def _check_member(user: User, facility_id: int) -> None:
-    if not _is_member(user, facility_id):
+    if not is_member(user=user, facility_id=facility_id):
         raise StockNotPermitted(
             "This stock belongs to a community you are not a member of. "
             "Ask an administrator if you should have access."
@@ -174,7 +168,7 @@ def _check_witness(
         return None
     if witness.pk == by.pk:
         raise StockInvalid("The witness must be someone else, not you.", field="witness")
-    if not _is_member(witness, facility_id):
+    if not is_member(user=witness, facility_id=facility_id):
         raise StockNotPermitted(
             f"{_name(witness)} is not on the staff of this community and cannot witness here."
         )
@@ -845,7 +839,7 @@ def count_start(
             field="incoming_user",
         )
     for person, field in ((outgoing_user, "outgoing_user"), (incoming_user, "incoming_user")):
-        if not _is_member(person, facility_id) or person.role not in HANDLERS:
+        if not is_member(user=person, facility_id=facility_id) or person.role not in HANDLERS:
             raise StockInvalid(
                 f"{_name(person)} is not on the staff of this community.", field=field
             )

@@ -35,6 +35,7 @@ from mar.models import (
     ScheduledDose,
 )
 from mar.prn import PrnLimits, prn_allowed_at
+from medtech.core.scope import scope
 from residents.models import ConcernReport, Facility, MedPassTime, Resident, ResidentAbsence
 from staff.models import User
 
@@ -287,24 +288,6 @@ class CartResident:
     away: int = 0
 
 
-def carts_for_user(*, user: User) -> list[MedCart]:
-    return list(
-        MedCart.objects.filter(facility__memberships__user=user, is_active=True)
-        .select_related("facility", "unit")
-        .order_by("facility__name", "name", "id")
-    )
-
-
-def cart_for_user(*, user: User, public_id) -> MedCart:
-    """A cart of one of the user's facilities; another facility's answers 404."""
-    return get_object_or_404(
-        MedCart.objects.select_related("facility"),
-        public_id=public_id,
-        facility__memberships__user=user,
-        is_active=True,
-    )
-
-
 def _pass_doses(*, period: PassPeriod, now: dt.datetime, late_limit: dt.timedelta):
     """Doses of the pass, plus earlier ones still chartable as late."""
     return ScheduledDose.objects.filter(
@@ -390,9 +373,8 @@ def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
 def resident_for_user(*, user: User, public_id) -> Resident:
     """A resident of one of the user's facilities; anyone else's answers 404."""
     return get_object_or_404(
-        Resident.objects.select_related("room__cart", "facility"),
+        scope(Resident.objects, user=user).select_related("room__cart", "facility"),
         public_id=public_id,
-        facility__memberships__user=user,
     )
 
 
@@ -575,7 +557,7 @@ def _followup_due(record: Administration, facility: Facility, now: dt.datetime) 
 def concerns_for_user(*, user: User, now: dt.datetime) -> dict[str, list[ConcernReport]]:
     """Open concern reports of the user's communities, and those closed in the last week."""
     reports = (
-        ConcernReport.objects.filter(resident__facility__memberships__user=user)
+        scope(ConcernReport.objects, user=user, path="resident__facility")
         .filter(
             Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gte=now - dt.timedelta(days=7))
         )

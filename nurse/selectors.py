@@ -33,6 +33,7 @@ from mar.models import (
 from mar.selectors import DoseState, dose_state, doses_with_state, resident_was_away
 from mar.services import order_checks
 from medtech.core import permissions
+from medtech.core.scope import facility_ids_of, scope
 from residents.models import Allergy, ConcernReport, Facility, MedPassTime, Resident, Unit
 from staff.models import User
 
@@ -53,27 +54,21 @@ def allergy_matches(*, resident: Resident, medication: Medication) -> list[Aller
 def resident_for_nurse(*, user: User, public_id: uuid.UUID) -> Resident:
     """A resident of the user's communities, for the nurse's screens (404 otherwise)."""
     return get_object_or_404(
-        permissions.scope(
-            Resident.objects.select_related("facility", "room__unit", "room__cart"), user
-        ),
+        scope(Resident.objects.select_related("facility", "room__unit", "room__cart"), user=user),
         public_id=public_id,
     )
 
 
 def order_for_nurse(*, user: User, public_id: uuid.UUID) -> Order:
     return get_object_or_404(
-        permissions.scope(
-            Order.objects.select_related(
-                "resident__facility",
-                "resident__room",
-                "medication",
-                "entered_by",
-                "verified_by",
-                "status_changed_by",
-                "replaces__medication",
-            ),
-            user,
+        scope(Order.objects, user=user, path="resident__facility").select_related(
             "resident__facility",
+            "resident__room",
+            "medication",
+            "entered_by",
+            "verified_by",
+            "status_changed_by",
+            "replaces__medication",
         ),
         public_id=public_id,
     )
@@ -157,7 +152,7 @@ def orders_awaiting_verification(*, user: User) -> list[Order]:
     """Orders waiting for a nurse: new ones to verify, and open ones an allergy recorded
     after them stopped until a nurse reviews them."""
     return list(
-        permissions.scope(Order.objects, user, "resident__facility")
+        scope(Order.objects, user=user, path="resident__facility")
         .filter(
             Q(status=Order.Status.PENDING_VERIFICATION)
             | Q(allergy_conflict_at__isnull=False) & ~Q(status=Order.Status.DISCONTINUED)
@@ -210,7 +205,7 @@ def overdue_board(*, user: User, now: dt.datetime) -> list[OverdueCart]:
     doses = (
         doses_with_state(
             ScheduledDose.objects.filter(
-                resident__facility_id__in=permissions.facility_ids_for(user),
+                resident__facility_id__in=facility_ids_of(user=user),
                 status=ScheduledDose.Status.PENDING,
                 window_end__lt=now,
             ),
@@ -350,7 +345,7 @@ def exceptions_query(
 
     The staff filter keeps the records that person charted and the concern reports they
     wrote (a missed dose was charted by nobody, so it leaves the list)."""
-    facility_ids = permissions.facility_ids_for(user)
+    facility_ids = facility_ids_of(user=user)
     since, until = _zone_bounds(filters, zone or ZoneInfo("UTC"))
     parts = []
     for subject, part in _exception_parts(facility_ids=facility_ids, now=now):
@@ -513,8 +508,10 @@ def exception_subjects_for_nurse(
     for subject, model in models.items():
         if wanted.get(subject):
             found.extend(
-                permissions.scope(
-                    model.objects.select_related("resident__facility"), user, "resident__facility"
+                scope(
+                    model.objects.select_related("resident__facility"),
+                    user=user,
+                    path="resident__facility",
                 )
                 .filter(public_id__in=wanted[subject])
                 .order_by("id")
@@ -534,7 +531,7 @@ class FilterChoices:
 
 def exception_filter_choices(*, user: User) -> FilterChoices:
     """The options of the filter form: five queries."""
-    facility_ids = permissions.facility_ids_for(user)
+    facility_ids = facility_ids_of(user=user)
     return FilterChoices(
         facilities=list(Facility.objects.filter(pk__in=facility_ids).order_by("name", "id")),
         units=list(
@@ -565,7 +562,7 @@ def followups_open(*, user: User, now: dt.datetime, limit: int = 25) -> list[Fol
     """The first ``limit`` open follow-ups of the user's communities, by deadline (so the
     overdue ones first)."""
     return list(
-        permissions.scope(FollowUp.objects, user, "resident__facility")
+        scope(FollowUp.objects, user=user, path="resident__facility")
         .filter(done_at__isnull=True, administration__is_entered_in_error=False)
         .select_related("resident__room", "resident__facility", "administration__order__medication")
         .order_by("due_at", "id")[:limit]
@@ -574,7 +571,7 @@ def followups_open(*, user: User, now: dt.datetime, limit: int = 25) -> list[Fol
 
 def followup_for_nurse(*, user: User, public_id: uuid.UUID) -> FollowUp:
     return get_object_or_404(
-        permissions.scope(FollowUp.objects.select_related("resident"), user, "resident__facility"),
+        scope(FollowUp.objects.select_related("resident"), user=user, path="resident__facility"),
         public_id=public_id,
     )
 
@@ -585,7 +582,7 @@ def followup_for_nurse(*, user: User, public_id: uuid.UUID) -> FollowUp:
 def administration_with_history(*, user: User, public_id: uuid.UUID) -> Administration:
     """A record of the user's communities with everything its history page shows."""
     return get_object_or_404(
-        permissions.scope(Administration.objects, user, "resident__facility")
+        scope(Administration.objects, user=user, path="resident__facility")
         .select_related(
             "resident__facility",
             "resident__room",

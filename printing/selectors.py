@@ -39,6 +39,7 @@ from inventory.models import (
     StockItem,
     StockTransaction,
 )
+from inventory.selectors import active_carts
 from mar import schedule
 from mar.models import (
     Administration,
@@ -53,6 +54,7 @@ from mar.models import (
 )
 from mar.selectors import DoseState, doses_with_state
 from medtech.core import permissions
+from medtech.core.scope import is_member
 from residents.models import Allergy, Diagnosis, Facility, MedPassTime, Resident, ResidentAbsence
 from staff.models import User
 
@@ -1491,7 +1493,7 @@ def can_print_records(*, user: User, facility: Facility | None = None) -> bool:
     """Monthly MARs and count sheets: administrators and nurses (of ``facility``)."""
     if not permissions.can(user, permissions.Area.PRINT_RECORDS):
         return False
-    return facility is None or permissions.is_member(user, facility.pk)
+    return facility is None or is_member(user=user, facility_id=facility.pk)
 
 
 def cart_of_user(*, user: User) -> MedCart | None:
@@ -1510,7 +1512,7 @@ def printable_carts(*, user: User) -> list[MedCart]:
     administrators and nurses, their own cart for a med tech."""
     if can_print_records(user=user):
         return list(
-            MedCart.objects.filter(facility__memberships__user=user, is_active=True)
+            active_carts(user=user)
             .select_related("facility")
             .order_by("facility__name", "name", "id")
         )

@@ -21,9 +21,11 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory.models import MedCart
+from inventory.selectors import cart_for_user
 from mar import selectors
 from mar.models import PrintJob
 from medtech.core.audit import audit_read
+from medtech.core.scope import facilities_of, scope
 from printing import services as printing
 from printing.selectors import (
     Month,
@@ -121,7 +123,7 @@ def resident_month_pdf(request: HttpRequest, resident_id, month: str) -> FileRes
 @login_required
 @require_POST
 def community_month_print(request: HttpRequest, facility_id, month: str) -> HttpResponse:
-    facility = get_object_or_404(Facility, public_id=facility_id, memberships__user=request.user)
+    facility = get_object_or_404(facilities_of(user=request.user), public_id=facility_id)
     try:
         asked = printing.community_month_request(
             facility=facility,
@@ -141,9 +143,10 @@ def community_month_print(request: HttpRequest, facility_id, month: str) -> Http
 
 def _job_for_user(request: HttpRequest, job_id) -> PrintJob:
     job = get_object_or_404(
-        PrintJob.objects.select_related("facility", "requested_by", "resident", "cart"),
+        scope(PrintJob.objects, user=request.user).select_related(
+            "facility", "requested_by", "resident", "cart"
+        ),
         public_id=job_id,
-        facility__memberships__user=request.user,
     )
     if job.kind == PrintJob.Kind.DOWNTIME and job.cart and _may_print_cart_sheet(request, job.cart):
         return job
@@ -186,7 +189,7 @@ def print_job_file(request: HttpRequest, job_id) -> FileResponse:
 @require_GET
 def downtime_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
     """The cart's downtime sheet from its cached file (rendered now only if none exists)."""
-    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    cart = cart_for_user(user=request.user, public_id=cart_id)
     if not _may_print_cart_sheet(request, cart):
         raise PermissionDenied("A med tech prints the downtime sheet of their own cart.")
     now = timezone.now()
@@ -210,7 +213,7 @@ def downtime_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
 def count_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
     """The cart's controlled-substance counts and running logs for ?from= to ?to= (dates,
     both included; the last 7 days by default)."""
-    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    cart = cart_for_user(user=request.user, public_id=cart_id)
     if not can_print_records(user=request.user):
         raise PermissionDenied("Only administrators and nurses print the count sheet.")
     zone = cart.facility.zone

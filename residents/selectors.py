@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from mar.models import Order, ScheduledDose
 from mar.selectors import DoseState, dose_state, resident_was_away
 from medtech.core import permissions
+from medtech.core.scope import facilities_of, scope
 from residents.models import (
     Allergy,
     Diagnosis,
@@ -28,7 +29,7 @@ MONTH = dt.timedelta(days=31)
 
 def facilities_for_user(*, user: User) -> QuerySet[Facility]:
     """The facilities a user belongs to; everything they may see hangs off these."""
-    return Facility.objects.filter(memberships__user=user)
+    return facilities_of(user=user)
 
 
 def facility_overviews_for_user(*, user: User) -> list[Facility]:
@@ -96,7 +97,7 @@ def residents_for_user(
     """Residents of the user's communities by name, narrowed by a search (name or room),
     a unit and a status. One query whatever their number."""
     residents = (
-        permissions.scope(Resident.objects.all(), user)
+        scope(Resident.objects.all(), user=user)
         .filter(status__in=STATUS_FILTERS.get(status, STATUS_FILTERS["in_house"]))
         .select_related("room__unit", "facility")
         .order_by("last_name", "first_name", "id")
@@ -118,7 +119,7 @@ def residents_for_user(
 def resident_for_reader(*, user: User, public_id: uuid.UUID) -> Resident:
     """A resident of one of the user's communities; anyone else's answers 404."""
     return get_object_or_404(
-        permissions.scope(Resident.objects.all(), user).select_related(
+        scope(Resident.objects.all(), user=user).select_related(
             "facility", "room__unit", "room__cart"
         ),
         public_id=public_id,
@@ -127,7 +128,7 @@ def resident_for_reader(*, user: User, public_id: uuid.UUID) -> Resident:
 
 def units_for_user(*, user: User) -> list[Unit]:
     return list(
-        permissions.scope(Unit.objects.all(), user)
+        scope(Unit.objects.all(), user=user)
         .select_related("facility")
         .order_by("facility__name", "name", "id")
     )
@@ -295,7 +296,7 @@ def face_sheet(*, resident: Resident, today: dt.date) -> FaceSheet:
 def facility_for_admin(*, user: User, public_id: uuid.UUID | None) -> Facility:
     """One of the administrator's communities (the first by name when none is named)."""
     require_administrator(user)
-    facilities = permissions.scope(Facility.objects.all(), user, "pk").order_by("name", "id")
+    facilities = facilities_of(user=user).order_by("name", "id")
     if public_id is None:
         facility = facilities.first()
         if facility is None:

@@ -27,6 +27,7 @@ from mar.services import orders as order_services
 from mar.services.doses import doses_sync_for_order
 from medtech.core import permissions
 from medtech.core.audit import audit_write, changed, snapshot
+from medtech.core.scope import is_member
 from residents.models import (
     Allergy,
     Diagnosis,
@@ -114,7 +115,7 @@ def _require_admin(user: User, facility_id: int) -> None:
         "manage residents and the community's settings",
         error=ResidentNotPermitted,
     )
-    if not permissions.is_member(user, facility_id):
+    if not is_member(user=user, facility_id=facility_id):
         raise ResidentNotPermitted("You are not a member of this community.")
 
 

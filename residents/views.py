@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from medtech.core import permissions
 from medtech.core.audit import audit_read
+from medtech.core.scope import scope
 from printing import render as printing_render
 from residents import forms, selectors, services
 from residents.models import Facility, Resident, Room
@@ -319,7 +320,7 @@ def resident_allergy_add(request: HttpRequest, resident_id: uuid.UUID) -> HttpRe
 def resident_photo(request: HttpRequest, resident_id: uuid.UUID) -> FileResponse:
     """The photo, to anyone of the resident's community (med techs check it at the cart)."""
     resident = get_object_or_404(
-        permissions.scope(Resident.objects.all(), request.user), public_id=resident_id
+        scope(Resident.objects.all(), user=request.user), public_id=resident_id
     )
     if not resident.photo:
         raise Http404("No photo.")

@@ -19,7 +19,7 @@ from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from medtech.core import permissions
+from medtech.core.scope import memberships
 from medtech.models import AuditEvent
 
 DEVICE_MAX = 200
@@ -187,7 +187,7 @@ def audit_events_search(
         # Events tied to no facility (sign-ins, PINs, notifications) belong to the people
         # of those facilities; another community's sign-ins stay out of sight.
         facility_ids = list(facility_ids)
-        members = permissions.memberships().filter(
+        members = memberships().filter(
             user_id=models.OuterRef("actor_id"), facility_id__in=facility_ids
         )
         events = events.filter(

@@ -1,8 +1,8 @@
 """Who may do what, and where: the role x area matrix and the facility scope, in one place.
 
 Every role check of the project asks this module: the services (which raise their own
-domain exceptions with ``require``'s message), the selectors (``facility_ids_for``,
-``scope``), the pages, the API and the Django admin. A rule changed here changes for all
+domain exceptions with ``require``'s message), the selectors, the pages, the API and the
+Django admin. A rule changed here changes for all
 of them at once, so they cannot drift apart.
 
 Two questions, always both:
@@ -10,7 +10,7 @@ Two questions, always both:
 - the role: may a med tech, a nurse or an administrator do this kind of thing at all?
   (``can``/``require``; the answer to "no" is 403)
 - the facility: is the record in one of the user's communities
-  (``staff.FacilityMembership``)? (``facility_ids_for``/``scope``/``is_member``; the answer
+  (``staff.FacilityMembership``)? (``medtech.core.scope``; the answer
   to "no" is 404, so another community's ids cannot even be probed)
 
 Certification (a current medication-aide certificate or nurse license to chart) is a
@@ -22,11 +22,10 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, TypeVar
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied
 
 if TYPE_CHECKING:
-    from django.db.models import Model, QuerySet
+    from django.db.models import Model
 
     from staff.models import User
 
@@ -141,41 +140,3 @@ def admin_site_has_permission(request) -> bool:
     matrix's admin screens, so a nurse made staff by mistake still stays out."""
     user = request.user
     return bool(user.is_active and user.is_staff and can(user, Area.ADMIN_SCREENS))
-
-
-# --- Facility scope ----------------------------------------------------------------------
-
-
-def memberships() -> QuerySet:
-    """Every facility membership (``staff.FacilityMembership``, by name: the core imports
-    no app)."""
-    return apps.get_model("staff", "FacilityMembership").objects.all()
-
-
-def facility_ids_for(user: User) -> list[int]:
-    """The ids of the facilities the user belongs to (none for an inactive user)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return []
-    return list(
-        memberships()
-        .filter(user=user)
-        .order_by("facility_id")
-        .values_list("facility_id", flat=True)
-    )
-
-
-def is_member(user: User, facility_id: int) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and memberships().filter(user=user, facility_id=facility_id).exists()
-    )
-
-
-def scope(queryset: QuerySet[M], user: User, facility_path: str = "facility") -> QuerySet[M]:
-    """``queryset`` narrowed to the user's facilities; ``facility_path`` leads from the
-    model to its Facility (``"resident__facility"``, ``"cart__facility"``, ...)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return queryset.none()
-    members = memberships().filter(user=user).values("facility_id")
-    return queryset.filter(**{f"{facility_path}__in": members})
