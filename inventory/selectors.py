@@ -23,8 +23,9 @@ from inventory.models import (
 )
 from mar import schedule
 from mar.models import Administration, Medication, Order
+from mar.selectors import facility_pass_times
 from medtech.core.scope import facilities_of, scope
-from residents.models import Facility, MedPassTime, Resident
+from residents.models import Facility, Resident
 from staff.models import User
 
 # PRN use is averaged over this many days (fewer when the order is newer).
@@ -236,11 +237,7 @@ def facility_supplies(
         .select_related("medication")
         .order_by("id")
     )
-    pass_times = dict(
-        MedPassTime.objects.filter(facility=facility)
-        .order_by("time_of_day", "id")
-        .values_list("name", "time_of_day")
-    )
+    pass_times = facility_pass_times(facility=facility)
     prn_ids = [order.pk for order in orders if order.is_prn]
     prn_given = dict(
         Administration.objects.filter(

@@ -34,7 +34,7 @@ from mar.selectors import DoseState, dose_state, doses_with_state, resident_was_
 from mar.services import order_checks
 from medtech.core import permissions
 from medtech.core.scope import facility_ids_of, scope
-from residents.models import Allergy, ConcernReport, Facility, MedPassTime, Resident, Unit
+from residents.models import Allergy, ConcernReport, Facility, Resident, Unit
 from staff.models import User
 
 # --- Allergies ----------------------------------------------------------------------------
@@ -71,14 +71,6 @@ def order_for_nurse(*, user: User, public_id: uuid.UUID) -> Order:
             "replaces__medication",
         ),
         public_id=public_id,
-    )
-
-
-def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
-    return dict(
-        MedPassTime.objects.filter(facility=facility)
-        .order_by("time_of_day", "id")
-        .values_list("name", "time_of_day")
     )
 
 

@@ -52,10 +52,10 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
-from mar.selectors import DoseState, doses_with_state
+from mar.selectors import DoseState, doses_with_state, facility_pass_times
 from medtech.core import permissions
 from medtech.core.scope import is_member
-from residents.models import Allergy, Diagnosis, Facility, MedPassTime, Resident, ResidentAbsence
+from residents.models import Allergy, Diagnosis, Facility, Resident, ResidentAbsence
 from staff.models import User
 
 # --- Codes, as the paper MAR prints them ---------------------------------------------------
@@ -355,11 +355,7 @@ def monthly_mars(
     zone = facility.zone
     start, end = month.bounds(zone)
     ids = [resident.pk for resident in residents]
-    pass_times = dict(
-        MedPassTime.objects.filter(facility=facility)
-        .order_by("id")
-        .values_list("name", "time_of_day")
-    )
+    pass_times = facility_pass_times(facility=facility)
 
     allergies: dict[int, list[str]] = defaultdict(list)
     for resident_id, allergen, reaction, severity in (

@@ -9,14 +9,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from mar.models import Order, ScheduledDose
-from mar.selectors import DoseState, dose_state, resident_was_away
+from mar.selectors import DoseState, dose_state, facility_pass_times, resident_was_away
 from medtech.core import permissions
 from medtech.core.scope import facilities_of, scope
 from residents.models import (
     Allergy,
     Diagnosis,
     Facility,
-    MedPassTime,
     Resident,
     ResidentAbsence,
     Room,
@@ -308,7 +307,7 @@ def facility_for_admin(*, user: User, public_id: uuid.UUID | None) -> Facility:
 @dataclass
 class FacilitySetup:
     facility: Facility
-    pass_times: list[MedPassTime]
+    pass_times: dict[str, dt.time]
     units: list[Unit]
     carts: list
     rooms: list[Room]
@@ -319,7 +318,7 @@ def facility_setup(*, facility: Facility) -> FacilitySetup:
 
     return FacilitySetup(
         facility=facility,
-        pass_times=list(facility.pass_times.order_by("time_of_day", "id")),
+        pass_times=facility_pass_times(facility=facility),
         units=list(facility.units.order_by("name", "id")),
         carts=list(
             MedCart.objects.filter(facility=facility)

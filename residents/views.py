@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mar.selectors import facility_pass_times
 from medtech.core import permissions
 from medtech.core.audit import audit_read
 from medtech.core.scope import scope
@@ -360,12 +361,11 @@ def _facility(request: HttpRequest, facility_id: uuid.UUID | None = None) -> Fac
 
 def _settings_context(request: HttpRequest, facility: Facility, **bound) -> dict:
     setup = selectors.facility_setup(facility=facility)
-    pass_times = {row.name: row.time_of_day for row in setup.pass_times}
     return {
         "setup": setup,
         "facility": facility,
         "facilities": selectors.facilities_for_user(user=request.user).order_by("name", "id"),
-        "form": forms.FacilityForm(instance=facility, pass_times=pass_times),
+        "form": forms.FacilityForm(instance=facility, pass_times=setup.pass_times),
         "unit_form": forms.UnitForm(),
         "cart_form": forms.CartForm(facility=facility),
         "room_form": forms.RoomForm(facility=facility),
@@ -393,7 +393,7 @@ def facility_settings(request: HttpRequest) -> HttpResponse:
     facility = _facility(request)
     if request.method == "GET":
         return render(request, "facility/settings.html", _settings_context(request, facility))
-    pass_times = {row.name: row.time_of_day for row in facility.pass_times.all()}
+    pass_times = facility_pass_times(facility=facility)
     form = forms.FacilityForm(request.POST, instance=facility, pass_times=pass_times)
     if form.is_valid():
         try:
