@@ -34,6 +34,7 @@ from typing import Literal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
+from django.http import HttpRequest
 from django.urls import reverse
 
 from inventory.models import (
@@ -50,10 +51,10 @@ from mar import units
 from mar.models import Administration, Medication, Notification, Order
 from mar.services.notifications import notifications_create, notifications_settle
 from medtech.core import permissions
-from medtech.core.audit import audit_write
+from medtech.core.audit import audit_write, snapshot
 from medtech.core.permissions import Area
 from medtech.core.scope import is_member
-from residents.models import Facility, Resident
+from residents.models import Facility, Resident, Unit
 from staff.models import User
 from staff.selectors import nurses_by_facility
 from staff.services import PinError, user_signature_verify
@@ -1272,3 +1273,39 @@ def cart_assignment_start(*, cart: MedCart, user: User, now: dt.datetime) -> Car
 def cart_assignment_end(*, user: User, now: dt.datetime) -> int:
     """Hand over: the user is no longer on duty for any cart."""
     return CartAssignment.objects.filter(user=user, ended_at__isnull=True).update(ended_at=now)
+
+
+# --- Carts ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cart_create(
+    *,
+    facility: Facility,
+    name: str,
+    unit: Unit | None,
+    by: User,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> MedCart:
+    """A new cart of the community (the administrator's setup screen)."""
+    permissions.require(
+        by,
+        Area.ADMIN_SCREENS,
+        "manage residents and the community's settings",
+        error=CartNotPermitted,
+    )
+    if not is_member(user=by, facility_id=facility.pk):
+        raise CartNotPermitted("You are not a member of this community.")
+    name = name.strip()
+    if not name:
+        raise StockInvalid("Name the cart.", field="name")
+    if unit is not None and unit.facility_id != facility.pk:
+        raise StockInvalid("Choose a unit of this community.", field="unit")
+    if MedCart.objects.filter(facility=facility, name__iexact=name).exists():
+        raise StockInvalid(f"There is already a cart called {name}.", field="name")
+    cart = MedCart.objects.create(facility=facility, name=name, unit=unit)
+    audit_write(
+        actor=by, action="cart.create", target=cart, after=snapshot(cart), request=request, now=now
+    )
+    return cart

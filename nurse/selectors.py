@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from api import selectors as api_selectors
 from inventory.models import MedCart
 from mar import schedule
+from mar import selectors as mar_selectors
 from mar.models import (
     Administration,
     Amendment,
@@ -293,7 +293,7 @@ class ExceptionItem:
     @property
     def is_still_chartable(self) -> bool:
         """A late dose nobody has charted: chart it (nothing to acknowledge yet)."""
-        return self.row.subject == api_selectors.DOSE and self.row.kind == "late"
+        return self.row.subject == mar_selectors.DOSE and self.row.kind == "late"
 
 
 @dataclass
@@ -319,14 +319,14 @@ def _exception_parts(*, facility_ids: list[int], now: dt.datetime) -> list[tuple
     # The doses' part is first narrowed to what can be an exception (missed or away, or
     # still pending after its window), which the indexes on status and window answer,
     # instead of computing every dose's state.
-    doses = api_selectors.exception_doses(facility_ids=facility_ids, now=now).filter(
+    doses = mar_selectors.exception_doses(facility_ids=facility_ids, now=now).filter(
         Q(status__in=[ScheduledDose.Status.MISSED, ScheduledDose.Status.AWAY])
         | Q(status=ScheduledDose.Status.PENDING, window_end__lt=now)
     )
     return [
-        (api_selectors.DOSE, doses),
-        (api_selectors.RECORD, api_selectors.exception_records(facility_ids=facility_ids)),
-        (api_selectors.CONCERN, api_selectors.exception_concerns(facility_ids=facility_ids)),
+        (mar_selectors.DOSE, doses),
+        (mar_selectors.RECORD, mar_selectors.exception_records(facility_ids=facility_ids)),
+        (mar_selectors.CONCERN, mar_selectors.exception_concerns(facility_ids=facility_ids)),
     ]
 
 
@@ -354,9 +354,9 @@ def exceptions_query(
         if filters.resident:
             part = part.filter(resident__public_id=filters.resident)
         if filters.staff:
-            if subject == api_selectors.DOSE:
+            if subject == mar_selectors.DOSE:
                 part = part.none()
-            elif subject == api_selectors.RECORD:
+            elif subject == mar_selectors.RECORD:
                 part = part.filter(administered_by__public_id=filters.staff)
             else:
                 part = part.filter(reported_by__public_id=filters.staff)
@@ -364,7 +364,7 @@ def exceptions_query(
             part = part.filter(x_at__gte=since)
         if until:
             part = part.filter(x_at__lt=until)
-        parts.append(part.values(*api_selectors.COLUMNS))
+        parts.append(part.values(*mar_selectors.COLUMNS))
     first, *rest = parts
     return first.union(*rest, all=True).order_by("-x_at", "-x_id")
 
@@ -422,8 +422,8 @@ def exceptions_page(
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = list(query[(page - 1) * per_page : page * per_page])
-    loaded = api_selectors.exception_rows(rows)
-    records = [row.instance for row in loaded if row.subject == api_selectors.RECORD]
+    loaded = mar_selectors.exception_rows(rows)
+    records = [row.instance for row in loaded if row.subject == mar_selectors.RECORD]
     streaks = refusal_streak_ids(records=records)
     followups = {}
     if records:
@@ -447,10 +447,10 @@ def exceptions_page(
             ExceptionItem(
                 row=row,
                 in_refusal_streak=instance.pk in streaks
-                if row.subject == api_selectors.RECORD
+                if row.subject == mar_selectors.RECORD
                 else False,
                 followup=followups.get(instance.pk)
-                if row.subject == api_selectors.RECORD
+                if row.subject == mar_selectors.RECORD
                 else None,
                 staff_name=people.get(staff_id, ""),
                 unit_name=units.get(room.unit_id, "") if room is not None else "",
@@ -492,9 +492,9 @@ def exception_subjects_for_nurse(
         except ValueError:
             continue
     models = {
-        api_selectors.DOSE: ScheduledDose,
-        api_selectors.RECORD: Administration,
-        api_selectors.CONCERN: ConcernReport,
+        mar_selectors.DOSE: ScheduledDose,
+        mar_selectors.RECORD: Administration,
+        mar_selectors.CONCERN: ConcernReport,
     }
     found: list[Any] = []
     for subject, model in models.items():

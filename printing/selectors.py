@@ -1530,3 +1530,85 @@ def community_jobs(*, facility: Facility, limit: int = 12) -> list[PrintJob]:
         .select_related("requested_by")
         .order_by("-requested_at", "-id")[:limit]
     )
+
+
+# --- The face sheet --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceSheet:
+    facility: str
+    facility_address: str
+    facility_license: str
+    time_zone: str
+    name: str
+    preferred_name: str
+    date_of_birth: dt.date
+    age: int
+    status: str
+    room: str
+    unit: str
+    admitted_on: dt.date
+    discharged_on: dt.date | None
+    code_status: str
+    physician: str
+    physician_phone: str
+    pharmacy: str
+    pharmacy_phone: str
+    no_known_allergies: bool
+    allergies: tuple[tuple[str, str, str], ...]
+    diagnoses: tuple[tuple[str, str], ...]
+    medications: tuple[tuple[str, str, str], ...]
+    photo: str
+
+
+def face_sheet(*, resident: Resident, today: dt.date) -> FaceSheet:
+    """What the printed face sheet shows (one page: who, where, whom to call, allergies,
+    diagnoses, current medications)."""
+    born = resident.date_of_birth
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    orders = (
+        Order.objects.filter(
+            resident=resident, status__in=[Order.Status.ACTIVE, Order.Status.ON_HOLD]
+        )
+        .select_related("medication")
+        .order_by("medication__generic_name", "id")
+    )
+    return FaceSheet(
+        facility=resident.facility.name,
+        facility_address=resident.facility.address,
+        facility_license=resident.facility.license_number,
+        time_zone=resident.facility.time_zone,
+        name=resident.display_name,
+        preferred_name=resident.preferred_name,
+        date_of_birth=born,
+        age=age,
+        status=resident.get_status_display()
+        + (f" ({resident.get_away_kind_display()})" if resident.away_kind else ""),
+        room=resident.room.number if resident.room else "",
+        unit=resident.room.unit.name if resident.room else "",
+        admitted_on=resident.admitted_on,
+        discharged_on=resident.discharged_on,
+        code_status=resident.get_code_status_display(),
+        physician=resident.physician,
+        physician_phone=resident.physician_phone,
+        pharmacy=resident.pharmacy,
+        pharmacy_phone=resident.pharmacy_phone,
+        no_known_allergies=resident.has_no_known_allergies,
+        allergies=tuple(
+            (a.allergen, a.reaction, a.get_severity_display())
+            for a in resident.allergies.order_by("allergen", "id")
+        ),
+        diagnoses=tuple(
+            (d.icd10_code, d.description) for d in resident.diagnoses.order_by("description", "id")
+        ),
+        medications=tuple(
+            (
+                str(order.medication),
+                f"{order.dose_amount.normalize():f} {order.dose_unit} {order.get_route_display()}",
+                order.get_status_display(),
+            )
+            for order in orders
+        ),
+        photo=resident.photo.name if resident.photo else "",
+    )

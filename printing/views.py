@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,17 +27,20 @@ from mar import selectors
 from mar.models import PrintJob
 from medtech.core.audit import audit_read
 from medtech.core.scope import facilities_of, scope
+from printing import render as documents
 from printing import services as printing
 from printing.selectors import (
     Month,
     can_print_records,
     cart_of_user,
     community_jobs,
+    face_sheet,
     latest_sheet,
     printable_carts,
     residents_for_month,
     shift_start,
 )
+from residents import selectors as resident_selectors
 from residents.models import Facility
 from residents.selectors import facilities_for_user
 
@@ -234,3 +238,20 @@ def count_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
     except printing.PrintError as error:
         raise Http404(str(error)) from error
     return _pdf_response(job, f"Count sheet {cart.name} {first} to {last}")
+
+
+@login_required
+@require_GET
+def face_sheet_pdf(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
+    resident_selectors.require_resident_reader(request.user)
+    resident = resident_selectors.resident_for_reader(user=request.user, public_id=resident_id)
+    now = timezone.now()
+    audit_read(
+        actor=request.user, resident=resident, view="printing:face_sheet", now=now, request=request
+    )
+    sheet = face_sheet(resident=resident, today=now.astimezone(resident.facility.zone).date())
+    pdf = documents.render_face_sheet(sheet, rendered_at=now)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"face-sheet-{slugify(resident.last_name)}-{slugify(resident.first_name)}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

@@ -19,9 +19,9 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.http import HttpRequest
 
-from inventory.models import MedCart
 from mar.models import Order
 from mar.services import orders as order_services
 from mar.services.doses import doses_sync_for_order
@@ -596,37 +596,12 @@ def unit_create(
 
 
 @transaction.atomic
-def cart_create(
-    *,
-    facility: Facility,
-    name: str,
-    unit: Unit | None,
-    by: User,
-    now: dt.datetime,
-    request: HttpRequest | None = None,
-) -> MedCart:
-    _require_admin(by, facility.pk)
-    name = name.strip()
-    if not name:
-        raise ResidentInvalid("Name the cart.", field="name")
-    if unit is not None and unit.facility_id != facility.pk:
-        raise ResidentInvalid("Choose a unit of this community.", field="unit")
-    if MedCart.objects.filter(facility=facility, name__iexact=name).exists():
-        raise ResidentInvalid(f"There is already a cart called {name}.", field="name")
-    cart = MedCart.objects.create(facility=facility, name=name, unit=unit)
-    audit_write(
-        actor=by, action="cart.create", target=cart, after=snapshot(cart), request=request, now=now
-    )
-    return cart
-
-
-@transaction.atomic
 def room_save(
     *,
     facility: Facility,
     number: str,
     unit: Unit,
-    cart: MedCart | None,
+    cart: Model | None,  # an inventory.MedCart: rooms only point at carts
     by: User,
     now: dt.datetime,
     room: Room | None = None,

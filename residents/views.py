@@ -18,14 +18,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from inventory import services as inventory_services
 from mar.selectors import facility_pass_times
 from medtech.core import permissions
 from medtech.core.audit import audit_read
 from medtech.core.scope import scope
-from printing import render as printing_render
 from residents import forms, selectors, services
 from residents.models import Facility, Resident, Room
 from residents.photos import PhotoRejected, photo_reencode
@@ -63,7 +62,7 @@ def _is_admin(request: HttpRequest) -> bool:
 FIELD_ALIASES = {"allergies": "has_no_known_allergies"}
 
 
-def _add_error(form, error: services.ResidentError) -> None:
+def _add_error(form, error: services.ResidentError | inventory_services.StockInvalid) -> None:
     field = FIELD_ALIASES.get(error.field or "", error.field)
     field = field if field in form.fields else None
     form.add_error(field, str(error))
@@ -202,9 +201,9 @@ def _stay_change(request: HttpRequest, resident_id: uuid.UUID, *, form_name: str
     if form.is_valid():
         try:
             message = act(resident, form.cleaned_data)
-        except services.ResidentNotPermitted as error:
+        except (services.ResidentNotPermitted, inventory_services.StockNotPermitted) as error:
             raise PermissionDenied(str(error)) from error
-        except services.ResidentError as error:
+        except (services.ResidentError, inventory_services.StockInvalid) as error:
             _add_error(form, error)
         else:
             messages.success(request, message)
@@ -332,24 +331,6 @@ def resident_photo(request: HttpRequest, resident_id: uuid.UUID) -> FileResponse
     return FileResponse(handle, content_type="image/jpeg")
 
 
-@login_required
-@require_GET
-def face_sheet_pdf(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
-    resident = _resident(request, resident_id)
-    now = timezone.now()
-    audit_read(
-        actor=request.user, resident=resident, view="residents:face_sheet", now=now, request=request
-    )
-    sheet = selectors.face_sheet(
-        resident=resident, today=now.astimezone(resident.facility.zone).date()
-    )
-    pdf = printing_render.render_face_sheet(sheet, rendered_at=now)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    filename = f"face-sheet-{slugify(resident.last_name)}-{slugify(resident.first_name)}.pdf"
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
-
-
 # --- The community's settings ------------------------------------------------------------
 
 
@@ -405,9 +386,9 @@ def facility_settings(request: HttpRequest) -> HttpResponse:
                 request=request,
                 **form.settings(),
             )
-        except services.ResidentNotPermitted as error:
+        except (services.ResidentNotPermitted, inventory_services.StockNotPermitted) as error:
             raise PermissionDenied(str(error)) from error
-        except services.ResidentError as error:
+        except (services.ResidentError, inventory_services.StockInvalid) as error:
             _add_error(form, error)
         except ValidationError as error:
             for field, problems in error.message_dict.items():
@@ -424,9 +405,9 @@ def _setup_change(request: HttpRequest, facility: Facility, form_name: str, form
     if form.is_valid():
         try:
             message = act(form.cleaned_data)
-        except services.ResidentNotPermitted as error:
+        except (services.ResidentNotPermitted, inventory_services.StockNotPermitted) as error:
             raise PermissionDenied(str(error)) from error
-        except services.ResidentError as error:
+        except (services.ResidentError, inventory_services.StockInvalid) as error:
             _add_error(form, error)
         else:
             messages.success(request, message)
@@ -459,7 +440,7 @@ def cart_add(request: HttpRequest, facility_id: uuid.UUID) -> HttpResponse:
     facility = _facility(request, facility_id)
 
     def act(data: dict) -> str:
-        cart = services.cart_create(
+        cart = inventory_services.cart_create(
             facility=facility,
             name=data["name"],
             unit=data["unit"],

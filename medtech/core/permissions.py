@@ -20,16 +20,14 @@ third, per-day condition on charting; it lives in ``staff.selectors.user_chartin
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 
 if TYPE_CHECKING:
-    from django.db.models import Model
-
-    from staff.models import User
-
-M = TypeVar("M", bound="Model")
+    # The project's user (staff.User, with its role) by its Django base: the core imports
+    # no app, not even for type hints.
+    from django.contrib.auth.base_user import AbstractBaseUser as User
 
 MED_TECH = "med_tech"
 NURSE = "nurse"

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from inventory import services as inventory_services
 from inventory.models import MedCart
 from mar.models import Order, ScheduledDose
 from mar.services import administrations as charting
@@ -363,7 +364,7 @@ def test_it_adds_units_carts_and_rooms_and_assigns_a_room_to_a_cart(community):
     unit = services.unit_create(
         facility=community.facility, name="Memory Care", by=community.admin, now=NOW
     )
-    cart = services.cart_create(
+    cart = inventory_services.cart_create(
         facility=community.facility, name="Cart M", unit=unit, by=community.admin, now=NOW
     )
     room = services.room_save(
