@@ -11,7 +11,7 @@ from inventory.models import StockItem
 from inventory.services import cart_assignment_start
 from medtech.core.scope import facility_ids_of, is_member, scope
 from residents.models import Resident
-from tests.api.conftest import AT, due_dose, stocked_order
+from tests.api.conftest import AT, stocked_order
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def test_its_own_community_answers_every_way_in(client, api_as, community, dose)
 
 
 def test_another_community_answers_404_every_way_in(client, api_as, community, other, dose):
-    foreign_dose = due_dose(stocked_order(other))
+    foreign_dose = stocked_order(other).doses.order_by("scheduled_at", "id").first()
 
     answers = statuses(community.tech, client, api_as, cart=other.cart, dose=foreign_dose)
 
