@@ -232,15 +232,12 @@ class FacilitySetup:
 
 
 def facility_setup(*, facility: Facility) -> FacilitySetup:
-    from inventory.models import MedCart
-
     return FacilitySetup(
         facility=facility,
         pass_times=facility_pass_times(facility=facility),
         units=list(facility.units.order_by("name", "id")),
         carts=list(
-            MedCart.objects.filter(facility=facility)
-            .select_related("unit")
+            facility.carts.select_related("unit")
             .annotate(room_count=Count("rooms"))
             .order_by("name", "id")
         ),

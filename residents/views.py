@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from inventory import services as inventory_services
 from mar.selectors import facility_pass_times
+from mar.services import stays
 from medtech.core import permissions
 from medtech.core.audit import audit_read
 from medtech.core.scope import scope
@@ -278,7 +279,7 @@ def resident_return(request: HttpRequest, resident_id: uuid.UUID) -> HttpRespons
 @require_POST
 def resident_discharge(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
     def act(resident: Resident, data: dict) -> str:
-        services.resident_discharge(
+        stays.resident_discharge(
             resident=resident,
             outcome=data["outcome"],
             on_date=data["on_date"],
@@ -298,7 +299,7 @@ def resident_discharge(request: HttpRequest, resident_id: uuid.UUID) -> HttpResp
 @require_POST
 def resident_allergy_add(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
     def act(resident: Resident, data: dict) -> str:
-        services.resident_allergy_add(
+        stays.resident_allergy_add(
             resident=resident,
             allergy=services.AllergyInput(
                 allergen=data["allergen"], reaction=data["reaction"], severity=data["severity"]
@@ -378,7 +379,7 @@ def facility_settings(request: HttpRequest) -> HttpResponse:
     form = forms.FacilityForm(request.POST, instance=facility, pass_times=pass_times)
     if form.is_valid():
         try:
-            count = services.facility_update(
+            count = stays.facility_update(
                 facility=facility,
                 by=request.user,
                 now=timezone.now(),

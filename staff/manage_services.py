@@ -19,7 +19,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest
 
-from inventory.models import CartAssignment
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
 from medtech.core.scope import facility_ids_of
@@ -266,7 +265,7 @@ def user_deactivate(
     ended = {
         "sessions": _delete_sessions(user, now=now),
         "tokens": api_tokens_revoke_all(user=user, now=now, request=request, reason="deactivated"),
-        "cart_assignments": CartAssignment.objects.filter(user=user, ended_at__isnull=True).update(
+        "cart_assignments": user.cart_assignments.filter(ended_at__isnull=True).update(
             ended_at=now
         ),
     }

@@ -6,8 +6,8 @@ import datetime as dt
 
 from mar.selectors import facility_pass_times, pass_times_by_facility
 from mar.services.doses import FacilitySchedule
+from mar.services.stays import facility_update
 from residents.selectors import facility_setup
-from residents.services import facility_update
 from tests.api.conftest import AT
 from tests.factories import FacilityFactory, UserFactory
 
