@@ -1,17 +1,16 @@
-"""Who may do what, and where: the role x area matrix and the facility scope, in one place.
+"""Who may do what: the role x area matrix, in one place.
 
 Every role check of the project asks this module: the services (which raise their own
 domain exceptions with ``require``'s message), the selectors, the pages, the API and the
-Django admin. A rule changed here changes for all
-of them at once, so they cannot drift apart.
+Django admin. A rule changed here changes for all of them at once, so they cannot drift
+apart.
 
 Two questions, always both:
 
 - the role: may a med tech, a nurse or an administrator do this kind of thing at all?
-  (``can``/``require``; the answer to "no" is 403)
-- the facility: is the record in one of the user's communities
-  (``staff.FacilityMembership``)? (``medtech.core.scope``; the answer
-  to "no" is 404, so another community's ids cannot even be probed)
+  (``can``/``require`` here; the answer to "no" is 403)
+- the facility: is the record in one of the user's communities? (``medtech.core.scope``;
+  the answer to "no" is 404, so another community's ids cannot even be probed)
 
 Certification (a current medication-aide certificate or nurse license to chart) is a
 third, per-day condition on charting; it lives in ``staff.selectors.user_charting_refusal``.
