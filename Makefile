@@ -13,8 +13,8 @@ run: $(VENV)/.installed sysdeps  ## web, Celery worker and beat on embedded Post
 test: $(VENV)/.installed sysdeps  ## lint, migration check, then the whole suite
 	$(SERVICES) bin/run-tests
 
-lint: $(VENV)/.installed  ## ruff check and format check
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: $(VENV)/.installed  ## ruff check and format check, the import contracts
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
 
 fmt: $(VENV)/.installed  ## apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .

@@ -53,10 +53,11 @@ from api.exceptions import api_exception_handler
 from api.pagination import MAX_OFFSET
 from mar import schedule
 from mar.models import Administration, Amendment, Medication, Order, Route
+from mar.selectors import pass_times_by_facility
 from mar.services.administrations import administration_current_value
 from medtech.core.audit import audit_read
 from medtech.models import AuditEvent
-from residents.models import MedPassTime, Resident
+from residents.models import Resident
 from staff.models import User
 
 FHIR_JSON = "application/fhir+json"
@@ -573,15 +574,10 @@ class FhirView(APIView):
         )
 
 
-def _pass_times_by_facility(facility_ids: set[int]) -> dict[int, dict[str, dt.time]]:
-    by_facility: dict[int, dict[str, dt.time]] = {facility_id: {} for facility_id in facility_ids}
-    for row in MedPassTime.objects.filter(facility_id__in=facility_ids).order_by("id"):
-        by_facility[row.facility_id][row.name] = row.time_of_day
-    return by_facility
-
-
 def _requests(orders: list[Order]) -> list[dict]:
-    pass_times = _pass_times_by_facility({order.resident.facility_id for order in orders})
+    pass_times = pass_times_by_facility(
+        facility_ids={order.resident.facility_id for order in orders}
+    )
     now = timezone.now()
     return [
         medication_request_resource(

@@ -24,7 +24,7 @@ from api import serializers as s
 from api.exceptions import ReferenceNotFound, api_exception_handler
 from api.offline_schema import OfflineBundleOut
 from api.views import ApiView, chart_arguments, errors, record_out
-from mar import selectors as page_selectors
+from inventory.selectors import cart_for_user
 from mar import selectors_offline
 from mar.models import Order
 from mar.services import offline
@@ -130,7 +130,7 @@ class CartOfflineBundleView(ApiView):
     )
     def get(self, request: Request, id: uuid.UUID) -> Response:
         now = timezone.now()
-        cart = page_selectors.cart_for_user(user=request.user, public_id=id)
+        cart = cart_for_user(user=request.user, public_id=id)
         if not selectors_offline.cart_is_taken_by(user=request.user, cart=cart):
             raise PermissionDenied(
                 "Take this cart on the med pass first: its offline copy (residents, doses "

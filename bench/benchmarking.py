@@ -67,12 +67,6 @@ def django_setup() -> None:
     django.setup()
 
 
-def pid_after(seconds: float) -> int:
-    """A worker process's id, after a pause (so that every process of a pool answers)."""
-    time.sleep(seconds)
-    return os.getpid()
-
-
 def weasyprint_alone(html: str) -> tuple[int, int, int]:
     """WeasyPrint alone on prebuilt HTML, as the MAR's renderer calls it (same base URL,
     same fetcher): (pages, pid, peak resident memory of this process in kB)."""

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from inventory.models import (
@@ -23,7 +23,9 @@ from inventory.models import (
 )
 from mar import schedule
 from mar.models import Administration, Medication, Order
-from residents.models import Facility, MedPassTime, Resident
+from mar.selectors import facility_pass_times
+from medtech.core.scope import facilities_of, scope
+from residents.models import Facility, Resident
 from staff.models import User
 
 # PRN use is averaged over this many days (fewer when the order is newer).
@@ -65,58 +67,64 @@ def quantity_text(quantity: Decimal, unit: str) -> str:
 # --- Scoping: another community's carts, items and counts answer 404 ----------------------
 
 
+def active_carts(*, user: User) -> QuerySet[MedCart]:
+    """The carts in service in the user's communities: every cart page, the med pass, the
+    offline bundle and the API's transfers reach carts through this."""
+    return scope(MedCart.objects.filter(is_active=True), user=user)
+
+
 def carts_for_user(*, user: User) -> list[MedCart]:
     return list(
-        MedCart.objects.filter(facility__memberships__user=user, is_active=True)
+        active_carts(user=user)
         .select_related("facility", "unit")
         .order_by("facility__name", "name", "id")
     )
 
 
 def cart_for_user(*, user: User, public_id: uuid.UUID) -> MedCart:
+    """A cart of one of the user's facilities; another facility's answers 404."""
     return get_object_or_404(
-        MedCart.objects.select_related("facility"),
-        public_id=public_id,
-        facility__memberships__user=user,
+        active_carts(user=user).select_related("facility"), public_id=public_id
     )
 
 
 def item_for_user(*, user: User, public_id: uuid.UUID) -> StockItem:
     return get_object_or_404(
-        StockItem.objects.select_related("resident__room", "medication", "cart__facility", "order"),
+        scope(StockItem.objects, user=user, path="cart__facility").select_related(
+            "resident__room", "medication", "cart__facility", "order"
+        ),
         public_id=public_id,
-        cart__facility__memberships__user=user,
     )
 
 
 def count_for_user(*, user: User, public_id: uuid.UUID) -> ControlledCount:
     return get_object_or_404(
-        ControlledCount.objects.select_related(
+        scope(ControlledCount.objects, user=user, path="cart__facility").select_related(
             "cart__facility", "outgoing_user", "incoming_user", "resolved_by", "cancelled_by"
         ),
         public_id=public_id,
-        cart__facility__memberships__user=user,
     )
 
 
 def reorder_request_for_user(*, user: User, public_id: uuid.UUID) -> ReorderRequest:
     return get_object_or_404(
-        ReorderRequest.objects.select_related("resident__facility", "medication"),
+        scope(ReorderRequest.objects, user=user, path="resident__facility").select_related(
+            "resident__facility", "medication"
+        ),
         public_id=public_id,
-        resident__facility__memberships__user=user,
     )
 
 
 def facilities_for_user(*, user: User) -> list[Facility]:
-    return list(Facility.objects.filter(memberships__user=user).order_by("name", "id"))
+    return list(facilities_of(user=user).order_by("name", "id"))
 
 
 def facility_for_user(*, user: User, public_id: uuid.UUID | None) -> Facility:
     """The named facility of the user's, or their first one; 404 if they have none."""
-    facilities = Facility.objects.filter(memberships__user=user)
+    reached = facilities_of(user=user)
     if public_id is not None:
-        return get_object_or_404(facilities, public_id=public_id)
-    facility = facilities.order_by("name", "id").first()
+        return get_object_or_404(reached, public_id=public_id)
+    facility = reached.order_by("name", "id").first()
     if facility is None:
         raise Facility.DoesNotExist("You are not a member of any community.")
     return facility
@@ -229,11 +237,7 @@ def facility_supplies(
         .select_related("medication")
         .order_by("id")
     )
-    pass_times = dict(
-        MedPassTime.objects.filter(facility=facility)
-        .order_by("time_of_day", "id")
-        .values_list("name", "time_of_day")
-    )
+    pass_times = facility_pass_times(facility=facility)
     prn_ids = [order.pk for order in orders if order.is_prn]
     prn_given = dict(
         Administration.objects.filter(
@@ -426,9 +430,8 @@ def count_lines(*, count: ControlledCount) -> list[ControlledCountLine]:
 
 def open_discrepancies_for_user(*, user: User) -> list[ControlledCount]:
     return list(
-        ControlledCount.objects.filter(
-            status=ControlledCount.Status.DISCREPANCY, cart__facility__memberships__user=user
-        )
+        scope(ControlledCount.objects, user=user, path="cart__facility")
+        .filter(status=ControlledCount.Status.DISCREPANCY)
         .select_related("cart", "outgoing_user", "incoming_user")
         .order_by("started_at", "id")
     )
@@ -436,9 +439,8 @@ def open_discrepancies_for_user(*, user: User) -> list[ControlledCount]:
 
 def counts_in_progress_for_user(*, user: User) -> list[ControlledCount]:
     return list(
-        ControlledCount.objects.filter(
-            status=ControlledCount.Status.IN_PROGRESS, cart__facility__memberships__user=user
-        )
+        scope(ControlledCount.objects, user=user, path="cart__facility")
+        .filter(status=ControlledCount.Status.IN_PROGRESS)
         .select_related("cart", "outgoing_user", "incoming_user")
         .order_by("started_at", "id")
     )

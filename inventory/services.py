@@ -34,6 +34,7 @@ from typing import Literal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
+from django.http import HttpRequest
 from django.urls import reverse
 
 from inventory.models import (
@@ -50,10 +51,11 @@ from mar import units
 from mar.models import Administration, Medication, Notification, Order
 from mar.services.notifications import notifications_create, notifications_settle
 from medtech.core import permissions
-from medtech.core.audit import audit_write
+from medtech.core.audit import audit_write, snapshot
 from medtech.core.permissions import Area
-from residents.models import Facility, Resident
-from staff.models import FacilityMembership, User
+from medtech.core.scope import is_member
+from residents.models import Facility, Resident, Unit
+from staff.models import User
 from staff.selectors import nurses_by_facility
 from staff.services import PinError, user_signature_verify
 
@@ -114,15 +116,8 @@ def _name(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-def _is_member(user: User, facility_id: int) -> bool:
-    return (
-        user.is_active
-        and FacilityMembership.objects.filter(user=user, facility_id=facility_id).exists()
-    )
-
-
 def _check_member(user: User, facility_id: int) -> None:
-    if not _is_member(user, facility_id):
+    if not is_member(user=user, facility_id=facility_id):
         raise StockNotPermitted(
             "This stock belongs to a community you are not a member of. "
             "Ask an administrator if you should have access."
@@ -174,7 +169,7 @@ def _check_witness(
         return None
     if witness.pk == by.pk:
         raise StockInvalid("The witness must be someone else, not you.", field="witness")
-    if not _is_member(witness, facility_id):
+    if not is_member(user=witness, facility_id=facility_id):
         raise StockNotPermitted(
             f"{_name(witness)} is not on the staff of this community and cannot witness here."
         )
@@ -845,7 +840,7 @@ def count_start(
             field="incoming_user",
         )
     for person, field in ((outgoing_user, "outgoing_user"), (incoming_user, "incoming_user")):
-        if not _is_member(person, facility_id) or person.role not in HANDLERS:
+        if not is_member(user=person, facility_id=facility_id) or person.role not in HANDLERS:
             raise StockInvalid(
                 f"{_name(person)} is not on the staff of this community.", field=field
             )
@@ -1278,3 +1273,39 @@ def cart_assignment_start(*, cart: MedCart, user: User, now: dt.datetime) -> Car
 def cart_assignment_end(*, user: User, now: dt.datetime) -> int:
     """Hand over: the user is no longer on duty for any cart."""
     return CartAssignment.objects.filter(user=user, ended_at__isnull=True).update(ended_at=now)
+
+
+# --- Carts ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cart_create(
+    *,
+    facility: Facility,
+    name: str,
+    unit: Unit | None,
+    by: User,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> MedCart:
+    """A new cart of the community (the administrator's setup screen)."""
+    permissions.require(
+        by,
+        Area.ADMIN_SCREENS,
+        "manage residents and the community's settings",
+        error=CartNotPermitted,
+    )
+    if not is_member(user=by, facility_id=facility.pk):
+        raise CartNotPermitted("You are not a member of this community.")
+    name = name.strip()
+    if not name:
+        raise StockInvalid("Name the cart.", field="name")
+    if unit is not None and unit.facility_id != facility.pk:
+        raise StockInvalid("Choose a unit of this community.", field="unit")
+    if MedCart.objects.filter(facility=facility, name__iexact=name).exists():
+        raise StockInvalid(f"There is already a cart called {name}.", field="name")
+    cart = MedCart.objects.create(facility=facility, name=name, unit=unit)
+    audit_write(
+        actor=by, action="cart.create", target=cart, after=snapshot(cart), request=request, now=now
+    )
+    return cart

@@ -25,6 +25,7 @@ from inventory.models import ControlledCount, StockItem
 from mar.models import Medication, Order
 from medtech.core import permissions
 from medtech.core.permissions import Area
+from medtech.core.scope import scope
 from residents.models import Facility, Resident
 from staff.models import User
 
@@ -553,9 +554,11 @@ def reorder_request(request: HttpRequest) -> HttpResponse:
     form = forms.ReorderRequestForm(request.POST)
     if not form.is_valid():
         raise Http404("No such resident or medication.")
-    resident = Resident.objects.filter(
-        public_id=form.cleaned_data["resident"], facility__memberships__user=request.user
-    ).first()
+    resident = (
+        scope(Resident.objects, user=request.user)
+        .filter(public_id=form.cleaned_data["resident"])
+        .first()
+    )
     medication = Medication.objects.filter(public_id=form.cleaned_data["medication"]).first()
     if resident is None or medication is None:
         raise Http404("No such resident or medication.")

@@ -443,10 +443,6 @@ class OrderForm(forms.Form):
         }
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-
-
 class VerifyForm(forms.Form):
     checked_against_prescription = forms.BooleanField(
         label="I checked this order against the prescription"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     DateTimeField,
@@ -30,11 +35,13 @@ from mar.models import (
     Administration,
     Amendment,
     EffectivenessCheck,
+    ExceptionReview,
     Notification,
     Order,
     ScheduledDose,
 )
 from mar.prn import PrnLimits, prn_allowed_at
+from medtech.core.scope import scope
 from residents.models import ConcernReport, Facility, MedPassTime, Resident, ResidentAbsence
 from staff.models import User
 
@@ -287,24 +294,6 @@ class CartResident:
     away: int = 0
 
 
-def carts_for_user(*, user: User) -> list[MedCart]:
-    return list(
-        MedCart.objects.filter(facility__memberships__user=user, is_active=True)
-        .select_related("facility", "unit")
-        .order_by("facility__name", "name", "id")
-    )
-
-
-def cart_for_user(*, user: User, public_id) -> MedCart:
-    """A cart of one of the user's facilities; another facility's answers 404."""
-    return get_object_or_404(
-        MedCart.objects.select_related("facility"),
-        public_id=public_id,
-        facility__memberships__user=user,
-        is_active=True,
-    )
-
-
 def _pass_doses(*, period: PassPeriod, now: dt.datetime, late_limit: dt.timedelta):
     """Doses of the pass, plus earlier ones still chartable as late."""
     return ScheduledDose.objects.filter(
@@ -379,20 +368,31 @@ def current_pass(*, facility: Facility, now: dt.datetime) -> PassPeriod:
     )
 
 
-def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
-    return dict(
-        MedPassTime.objects.filter(facility=facility)
+def pass_times_by_facility(*, facility_ids: Iterable[int]) -> dict[int, dict[str, dt.time]]:
+    """Each facility's pass times (name -> wall-clock time, earliest first), in one query:
+    the one reading of them that the schedule engine, the med pass, the nurse's order
+    preview, printing, stock supply, FHIR and the facility settings all share."""
+    by_facility: dict[int, dict[str, dt.time]] = {pk: {} for pk in facility_ids}
+    rows = (
+        MedPassTime.objects.filter(facility_id__in=by_facility)
         .order_by("time_of_day", "id")
-        .values_list("name", "time_of_day")
+        .values_list("facility_id", "name", "time_of_day")
     )
+    for facility_id, name, clock in rows:
+        by_facility[facility_id][name] = clock
+    return by_facility
+
+
+def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
+    """One facility's pass times (``pass_times_by_facility``)."""
+    return pass_times_by_facility(facility_ids=[facility.pk])[facility.pk]
 
 
 def resident_for_user(*, user: User, public_id) -> Resident:
     """A resident of one of the user's facilities; anyone else's answers 404."""
     return get_object_or_404(
-        Resident.objects.select_related("room__cart", "facility"),
+        scope(Resident.objects, user=user).select_related("room__cart", "facility"),
         public_id=public_id,
-        facility__memberships__user=user,
     )
 
 
@@ -575,7 +575,7 @@ def _followup_due(record: Administration, facility: Facility, now: dt.datetime) 
 def concerns_for_user(*, user: User, now: dt.datetime) -> dict[str, list[ConcernReport]]:
     """Open concern reports of the user's communities, and those closed in the last week."""
     reports = (
-        ConcernReport.objects.filter(resident__facility__memberships__user=user)
+        scope(ConcernReport.objects, user=user, path="resident__facility")
         .filter(
             Q(acknowledged_at__isnull=True) | Q(acknowledged_at__gte=now - dt.timedelta(days=7))
         )
@@ -588,3 +588,240 @@ def concerns_for_user(*, user: User, now: dt.datetime) -> dict[str, list[Concern
     for report in reports:
         grouped["open" if report.acknowledged_at is None else "closed"].append(report)
     return grouped
+
+
+# --- Exceptions ----------------------------------------------------------------------------
+# Three kinds of subject in one list: a scheduled dose never charted (missed) or skipped
+# while the resident was away; a record of a dose not given, or given late; a concern
+# report. One UNION ALL query pages them; the page's rows are then loaded in bulk. The
+# nurse's review page (nurse.selectors) and the API (api.selectors) build on the same
+# three parts, so the page and the API always agree on what an exception is.
+
+DOSE, RECORD, CONCERN = "scheduled_dose", "administration", "concern_report"
+COLUMNS = ("x_subject", "x_pk", "x_id", "x_kind", "x_resident", "x_at", "x_reviewed")
+
+
+def _text(value: str) -> Value:
+    return Value(value, output_field=CharField())
+
+
+def exception_doses(*, facility_ids: list[int], now: dt.datetime) -> QuerySet:
+    """Doses never charted: late (window passed, still chartable: the nurse sees it at
+    once), missed, or away once their window has passed (``mar.selectors.dose_state``)."""
+    return (
+        doses_with_state(
+            ScheduledDose.objects.filter(resident__facility_id__in=facility_ids), now=now
+        )
+        .filter(
+            Q(state__in=[DoseState.MISSED.value, DoseState.LATE.value])
+            | Q(state=DoseState.AWAY.value, window_end__lt=now)
+        )
+        .annotate(
+            x_subject=_text(DOSE),
+            x_pk=F("id"),
+            x_id=F("public_id"),
+            x_kind=Case(
+                When(state=DoseState.AWAY.value, then=_text(ExceptionReview.Kind.AWAY)),
+                When(state=DoseState.LATE.value, then=_text(ExceptionReview.Kind.LATE)),
+                default=_text(ExceptionReview.Kind.MISSED),
+            ),
+            x_resident=F("resident_id"),
+            x_at=F("scheduled_at"),
+            x_reviewed=Exists(ExceptionReview.objects.filter(scheduled_dose=OuterRef("pk"))),
+        )
+    )
+
+
+def exception_records(*, facility_ids: list[int]) -> QuerySet:
+    return (
+        Administration.objects.filter(
+            resident__facility_id__in=facility_ids, is_entered_in_error=False
+        )
+        .filter(
+            ~Q(status=Administration.Status.GIVEN)
+            | Q(is_late=True)
+            | Q(override__isnull=False)
+            | ~Q(scan_skipped="")
+        )
+        .annotate(
+            x_subject=_text(RECORD),
+            x_pk=F("id"),
+            x_id=F("public_id"),
+            # As mar.services.reviews.exception_kind_for_administration names them.
+            x_kind=Case(
+                When(
+                    status=Administration.Status.GIVEN,
+                    override__isnull=False,
+                    then=_text(ExceptionReview.Kind.OVERRIDE),
+                ),
+                When(
+                    status=Administration.Status.GIVEN,
+                    is_late=True,
+                    then=_text(ExceptionReview.Kind.LATE),
+                ),
+                When(
+                    status=Administration.Status.GIVEN, then=_text(ExceptionReview.Kind.UNSCANNED)
+                ),
+                When(status=Administration.Status.ASLEEP, then=_text(ExceptionReview.Kind.OTHER)),
+                default=F("status"),
+                output_field=CharField(),
+            ),
+            x_resident=F("resident_id"),
+            x_at=F("administered_at"),
+            x_reviewed=Exists(ExceptionReview.objects.filter(administration=OuterRef("pk"))),
+        )
+    )
+
+
+def exception_concerns(*, facility_ids: list[int]) -> QuerySet:
+    return ConcernReport.objects.filter(resident__facility_id__in=facility_ids).annotate(
+        x_subject=_text(CONCERN),
+        x_pk=F("id"),
+        x_id=F("public_id"),
+        x_kind=_text(ExceptionReview.Kind.CONCERN),
+        x_resident=F("resident_id"),
+        x_at=F("reported_at"),
+        x_reviewed=Case(
+            When(acknowledged_at__isnull=False, then=Value(True)),
+            default=Exists(ExceptionReview.objects.filter(concern=OuterRef("pk"))),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+@dataclass
+class ExceptionRow:
+    id: uuid.UUID
+    kind: str
+    status: str
+    subject: str
+    occurred_at: dt.datetime
+    resident: uuid.UUID
+    resident_name: str
+    room: str | None
+    summary: str
+    scheduled_dose: uuid.UUID | None
+    administration: uuid.UUID | None
+    order: uuid.UUID | None
+    concern: uuid.UUID | None
+    review: Any
+    instance: Any
+
+
+def _local(at: dt.datetime, resident: Resident) -> str:
+    return f"{at.astimezone(resident.facility.zone):%a %b %-d %H:%M}"
+
+
+def _dose_summary(dose: ScheduledDose, kind: str) -> str:
+    order = dose.order
+    label = {
+        ExceptionReview.Kind.MISSED: "Missed",
+        ExceptionReview.Kind.LATE: "Late, not charted yet",
+    }.get(kind, "Not given, resident away")
+    amount = f"{order.dose_amount.normalize():f} {order.dose_unit}"
+    return f"{label}: {order.medication} {amount}, due {_local(dose.scheduled_at, dose.resident)}"
+
+
+def _record_summary(record: Administration, kind: str) -> str:
+    medication = record.order.medication
+    at = _local(record.administered_at, record.resident)
+    if kind == ExceptionReview.Kind.OVERRIDE:
+        override = record.override
+        stopped = f" Stopped by: {override.stopped_by}" if override.stopped_by else ""
+        return (
+            f"Given on a nurse's override: {medication} at {at}, overridden by "
+            f"{override.granted_by.signature_name} at "
+            f"{_local(override.granted_at, record.resident)}: {override.reason}.{stopped}"
+        )
+    if kind == ExceptionReview.Kind.UNSCANNED:
+        return (
+            f"Given without a scan: {medication} at {at} "
+            f"({record.get_scan_skipped_display().lower()})"
+        )
+    if kind == ExceptionReview.Kind.LATE:
+        due = f", due {_local(record.scheduled_dose.scheduled_at, record.resident)}"
+        return f"Given late: {medication} at {at}{due if record.scheduled_dose else ''}"
+    why = record.reason or record.note
+    return f"{record.get_status_display()}: {medication} at {at}" + (f" ({why})" if why else "")
+
+
+def exception_rows(rows: list[dict]) -> list[ExceptionRow]:
+    """The page's rows with what they are about: at most four queries for any page."""
+    pks: dict[str, list[int]] = {DOSE: [], RECORD: [], CONCERN: []}
+    for row in rows:
+        pks[row["x_subject"]].append(row["x_pk"])
+    related = ("resident__facility", "resident__room")
+    loaded: dict[str, dict[int, Any]] = {
+        DOSE: ScheduledDose.objects.select_related("order__medication", *related).in_bulk(pks[DOSE])
+        if pks[DOSE]
+        else {},
+        RECORD: Administration.objects.select_related(
+            "order__medication", "scheduled_dose", "override__granted_by", *related
+        ).in_bulk(pks[RECORD])
+        if pks[RECORD]
+        else {},
+        CONCERN: ConcernReport.objects.select_related("acknowledged_by", *related).in_bulk(
+            pks[CONCERN]
+        )
+        if pks[CONCERN]
+        else {},
+    }
+    reviews: dict[tuple[str, int], Any] = {}
+    if rows:
+        for review in ExceptionReview.objects.filter(
+            Q(scheduled_dose_id__in=pks[DOSE])
+            | Q(administration_id__in=pks[RECORD])
+            | Q(concern_id__in=pks[CONCERN])
+        ).select_related("reviewed_by"):
+            if review.scheduled_dose_id:
+                reviews[DOSE, review.scheduled_dose_id] = review
+            elif review.administration_id:
+                reviews[RECORD, review.administration_id] = review
+            else:
+                reviews[CONCERN, review.concern_id] = review
+
+    result = []
+    for row in rows:
+        subject, kind = row["x_subject"], row["x_kind"]
+        instance = loaded[subject][row["x_pk"]]
+        review = reviews.get((subject, instance.pk))
+        dose = record = concern = order = None
+        if subject == DOSE:
+            dose, order = instance.public_id, instance.order.public_id
+            summary = _dose_summary(instance, kind)
+        elif subject == RECORD:
+            record, order = instance.public_id, instance.order.public_id
+            dose = instance.scheduled_dose.public_id if instance.scheduled_dose else None
+            summary = _record_summary(instance, kind)
+        else:
+            concern = instance.public_id
+            summary = f"{instance.get_kind_display()}: {instance.description[:300]}"
+            if review is None and instance.acknowledged_at is not None:
+                review = SimpleNamespace(
+                    note=instance.acknowledgement_note,
+                    reviewed_by=instance.acknowledged_by,
+                    reviewed_at=instance.acknowledged_at,
+                    physician_notified=False,
+                    family_notified=False,
+                )
+        resident = instance.resident
+        result.append(
+            ExceptionRow(
+                id=instance.public_id,
+                kind=kind,
+                status="acknowledged" if row["x_reviewed"] else "open",
+                subject=subject,
+                occurred_at=row["x_at"],
+                resident=resident.public_id,
+                resident_name=resident.display_name,
+                room=resident.room.number if resident.room else None,
+                summary=summary,
+                scheduled_dose=dose,
+                administration=record,
+                order=order,
+                concern=concern,
+                review=review,
+                instance=instance,
+            )
+        )
+    return result

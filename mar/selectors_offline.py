@@ -161,7 +161,10 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
                 "id": str(resident.public_id),
                 "name": resident.display_name,
                 "room": resident.room.number,
-                "photo_url": resident.photo.url if resident.photo else None,
+                # The scoped photo view, as the pages show it (uploads are not served as media).
+                "photo_url": reverse("residents:photo", args=[resident.public_id])
+                if resident.photo
+                else None,
                 "status": resident.status,
                 "has_no_known_allergies": resident.has_no_known_allergies,
                 "allergies": [

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from api import selectors as api_selectors
 from inventory.models import MedCart
 from mar import schedule
+from mar import selectors as mar_selectors
 from mar.models import (
     Administration,
     Amendment,
@@ -33,7 +33,8 @@ from mar.models import (
 from mar.selectors import DoseState, dose_state, doses_with_state, resident_was_away
 from mar.services import order_checks
 from medtech.core import permissions
-from residents.models import Allergy, ConcernReport, Facility, MedPassTime, Resident, Unit
+from medtech.core.scope import facility_ids_of, scope
+from residents.models import Allergy, ConcernReport, Facility, Resident, Unit
 from staff.models import User
 
 # --- Allergies ----------------------------------------------------------------------------
@@ -53,41 +54,23 @@ def allergy_matches(*, resident: Resident, medication: Medication) -> list[Aller
 def resident_for_nurse(*, user: User, public_id: uuid.UUID) -> Resident:
     """A resident of the user's communities, for the nurse's screens (404 otherwise)."""
     return get_object_or_404(
-        permissions.scope(
-            Resident.objects.select_related("facility", "room__unit", "room__cart"), user
-        ),
+        scope(Resident.objects.select_related("facility", "room__unit", "room__cart"), user=user),
         public_id=public_id,
     )
 
 
 def order_for_nurse(*, user: User, public_id: uuid.UUID) -> Order:
     return get_object_or_404(
-        permissions.scope(
-            Order.objects.select_related(
-                "resident__facility",
-                "resident__room",
-                "medication",
-                "entered_by",
-                "verified_by",
-                "status_changed_by",
-                "replaces__medication",
-            ),
-            user,
+        scope(Order.objects, user=user, path="resident__facility").select_related(
             "resident__facility",
+            "resident__room",
+            "medication",
+            "entered_by",
+            "verified_by",
+            "status_changed_by",
+            "replaces__medication",
         ),
         public_id=public_id,
-    )
-
-
-def medications_catalog() -> list[Medication]:
-    return list(Medication.objects.order_by("generic_name", "strength", "id"))
-
-
-def facility_pass_times(*, facility: Facility) -> dict[str, dt.time]:
-    return dict(
-        MedPassTime.objects.filter(facility=facility)
-        .order_by("time_of_day", "id")
-        .values_list("name", "time_of_day")
     )
 
 
@@ -161,7 +144,7 @@ def orders_awaiting_verification(*, user: User) -> list[Order]:
     """Orders waiting for a nurse: new ones to verify, and open ones an allergy recorded
     after them stopped until a nurse reviews them."""
     return list(
-        permissions.scope(Order.objects, user, "resident__facility")
+        scope(Order.objects, user=user, path="resident__facility")
         .filter(
             Q(status=Order.Status.PENDING_VERIFICATION)
             | Q(allergy_conflict_at__isnull=False) & ~Q(status=Order.Status.DISCONTINUED)
@@ -214,7 +197,7 @@ def overdue_board(*, user: User, now: dt.datetime) -> list[OverdueCart]:
     doses = (
         doses_with_state(
             ScheduledDose.objects.filter(
-                resident__facility_id__in=permissions.facility_ids_for(user),
+                resident__facility_id__in=facility_ids_of(user=user),
                 status=ScheduledDose.Status.PENDING,
                 window_end__lt=now,
             ),
@@ -310,7 +293,7 @@ class ExceptionItem:
     @property
     def is_still_chartable(self) -> bool:
         """A late dose nobody has charted: chart it (nothing to acknowledge yet)."""
-        return self.row.subject == api_selectors.DOSE and self.row.kind == "late"
+        return self.row.subject == mar_selectors.DOSE and self.row.kind == "late"
 
 
 @dataclass
@@ -336,14 +319,14 @@ def _exception_parts(*, facility_ids: list[int], now: dt.datetime) -> list[tuple
     # The doses' part is first narrowed to what can be an exception (missed or away, or
     # still pending after its window), which the indexes on status and window answer,
     # instead of computing every dose's state.
-    doses = api_selectors.exception_doses(facility_ids=facility_ids, now=now).filter(
+    doses = mar_selectors.exception_doses(facility_ids=facility_ids, now=now).filter(
         Q(status__in=[ScheduledDose.Status.MISSED, ScheduledDose.Status.AWAY])
         | Q(status=ScheduledDose.Status.PENDING, window_end__lt=now)
     )
     return [
-        (api_selectors.DOSE, doses),
-        (api_selectors.RECORD, api_selectors.exception_records(facility_ids=facility_ids)),
-        (api_selectors.CONCERN, api_selectors.exception_concerns(facility_ids=facility_ids)),
+        (mar_selectors.DOSE, doses),
+        (mar_selectors.RECORD, mar_selectors.exception_records(facility_ids=facility_ids)),
+        (mar_selectors.CONCERN, mar_selectors.exception_concerns(facility_ids=facility_ids)),
     ]
 
 
@@ -354,7 +337,7 @@ def exceptions_query(
 
     The staff filter keeps the records that person charted and the concern reports they
     wrote (a missed dose was charted by nobody, so it leaves the list)."""
-    facility_ids = permissions.facility_ids_for(user)
+    facility_ids = facility_ids_of(user=user)
     since, until = _zone_bounds(filters, zone or ZoneInfo("UTC"))
     parts = []
     for subject, part in _exception_parts(facility_ids=facility_ids, now=now):
@@ -371,9 +354,9 @@ def exceptions_query(
         if filters.resident:
             part = part.filter(resident__public_id=filters.resident)
         if filters.staff:
-            if subject == api_selectors.DOSE:
+            if subject == mar_selectors.DOSE:
                 part = part.none()
-            elif subject == api_selectors.RECORD:
+            elif subject == mar_selectors.RECORD:
                 part = part.filter(administered_by__public_id=filters.staff)
             else:
                 part = part.filter(reported_by__public_id=filters.staff)
@@ -381,7 +364,7 @@ def exceptions_query(
             part = part.filter(x_at__gte=since)
         if until:
             part = part.filter(x_at__lt=until)
-        parts.append(part.values(*api_selectors.COLUMNS))
+        parts.append(part.values(*mar_selectors.COLUMNS))
     first, *rest = parts
     return first.union(*rest, all=True).order_by("-x_at", "-x_id")
 
@@ -439,8 +422,8 @@ def exceptions_page(
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = list(query[(page - 1) * per_page : page * per_page])
-    loaded = api_selectors.exception_rows(rows)
-    records = [row.instance for row in loaded if row.subject == api_selectors.RECORD]
+    loaded = mar_selectors.exception_rows(rows)
+    records = [row.instance for row in loaded if row.subject == mar_selectors.RECORD]
     streaks = refusal_streak_ids(records=records)
     followups = {}
     if records:
@@ -464,10 +447,10 @@ def exceptions_page(
             ExceptionItem(
                 row=row,
                 in_refusal_streak=instance.pk in streaks
-                if row.subject == api_selectors.RECORD
+                if row.subject == mar_selectors.RECORD
                 else False,
                 followup=followups.get(instance.pk)
-                if row.subject == api_selectors.RECORD
+                if row.subject == mar_selectors.RECORD
                 else None,
                 staff_name=people.get(staff_id, ""),
                 unit_name=units.get(room.unit_id, "") if room is not None else "",
@@ -509,16 +492,18 @@ def exception_subjects_for_nurse(
         except ValueError:
             continue
     models = {
-        api_selectors.DOSE: ScheduledDose,
-        api_selectors.RECORD: Administration,
-        api_selectors.CONCERN: ConcernReport,
+        mar_selectors.DOSE: ScheduledDose,
+        mar_selectors.RECORD: Administration,
+        mar_selectors.CONCERN: ConcernReport,
     }
     found: list[Any] = []
     for subject, model in models.items():
         if wanted.get(subject):
             found.extend(
-                permissions.scope(
-                    model.objects.select_related("resident__facility"), user, "resident__facility"
+                scope(
+                    model.objects.select_related("resident__facility"),
+                    user=user,
+                    path="resident__facility",
                 )
                 .filter(public_id__in=wanted[subject])
                 .order_by("id")
@@ -538,7 +523,7 @@ class FilterChoices:
 
 def exception_filter_choices(*, user: User) -> FilterChoices:
     """The options of the filter form: five queries."""
-    facility_ids = permissions.facility_ids_for(user)
+    facility_ids = facility_ids_of(user=user)
     return FilterChoices(
         facilities=list(Facility.objects.filter(pk__in=facility_ids).order_by("name", "id")),
         units=list(
@@ -569,7 +554,7 @@ def followups_open(*, user: User, now: dt.datetime, limit: int = 25) -> list[Fol
     """The first ``limit`` open follow-ups of the user's communities, by deadline (so the
     overdue ones first)."""
     return list(
-        permissions.scope(FollowUp.objects, user, "resident__facility")
+        scope(FollowUp.objects, user=user, path="resident__facility")
         .filter(done_at__isnull=True, administration__is_entered_in_error=False)
         .select_related("resident__room", "resident__facility", "administration__order__medication")
         .order_by("due_at", "id")[:limit]
@@ -578,7 +563,7 @@ def followups_open(*, user: User, now: dt.datetime, limit: int = 25) -> list[Fol
 
 def followup_for_nurse(*, user: User, public_id: uuid.UUID) -> FollowUp:
     return get_object_or_404(
-        permissions.scope(FollowUp.objects.select_related("resident"), user, "resident__facility"),
+        scope(FollowUp.objects.select_related("resident"), user=user, path="resident__facility"),
         public_id=public_id,
     )
 
@@ -589,7 +574,7 @@ def followup_for_nurse(*, user: User, public_id: uuid.UUID) -> FollowUp:
 def administration_with_history(*, user: User, public_id: uuid.UUID) -> Administration:
     """A record of the user's communities with everything its history page shows."""
     return get_object_or_404(
-        permissions.scope(Administration.objects, user, "resident__facility")
+        scope(Administration.objects, user=user, path="resident__facility")
         .select_related(
             "resident__facility",
             "resident__room",

@@ -246,7 +246,7 @@ def render_count_sheet(sheet: CountSheet, *, rendered_at: datetime) -> bytes:
 
 
 def render_face_sheet(sheet: Any, *, rendered_at: datetime) -> bytes:
-    """A resident's face sheet (``residents.selectors.FaceSheet``), one portrait page."""
+    """A resident's face sheet (``printing.selectors.FaceSheet``), one portrait page."""
     return render_pdf(
         "print/face_sheet.html",
         {

@@ -39,6 +39,7 @@ from inventory.models import (
     StockItem,
     StockTransaction,
 )
+from inventory.selectors import active_carts
 from mar import schedule
 from mar.models import (
     Administration,
@@ -51,9 +52,10 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
-from mar.selectors import DoseState, doses_with_state
+from mar.selectors import DoseState, doses_with_state, facility_pass_times
 from medtech.core import permissions
-from residents.models import Allergy, Diagnosis, Facility, MedPassTime, Resident, ResidentAbsence
+from medtech.core.scope import is_member
+from residents.models import Allergy, Diagnosis, Facility, Resident, ResidentAbsence
 from staff.models import User
 
 # --- Codes, as the paper MAR prints them ---------------------------------------------------
@@ -353,11 +355,7 @@ def monthly_mars(
     zone = facility.zone
     start, end = month.bounds(zone)
     ids = [resident.pk for resident in residents]
-    pass_times = dict(
-        MedPassTime.objects.filter(facility=facility)
-        .order_by("id")
-        .values_list("name", "time_of_day")
-    )
+    pass_times = facility_pass_times(facility=facility)
 
     allergies: dict[int, list[str]] = defaultdict(list)
     for resident_id, allergen, reaction, severity in (
@@ -1491,7 +1489,7 @@ def can_print_records(*, user: User, facility: Facility | None = None) -> bool:
     """Monthly MARs and count sheets: administrators and nurses (of ``facility``)."""
     if not permissions.can(user, permissions.Area.PRINT_RECORDS):
         return False
-    return facility is None or permissions.is_member(user, facility.pk)
+    return facility is None or is_member(user=user, facility_id=facility.pk)
 
 
 def cart_of_user(*, user: User) -> MedCart | None:
@@ -1510,7 +1508,7 @@ def printable_carts(*, user: User) -> list[MedCart]:
     administrators and nurses, their own cart for a med tech."""
     if can_print_records(user=user):
         return list(
-            MedCart.objects.filter(facility__memberships__user=user, is_active=True)
+            active_carts(user=user)
             .select_related("facility")
             .order_by("facility__name", "name", "id")
         )
@@ -1531,4 +1529,86 @@ def community_jobs(*, facility: Facility, limit: int = 12) -> list[PrintJob]:
         PrintJob.objects.filter(facility=facility, kind=PrintJob.Kind.COMMUNITY_MONTH)
         .select_related("requested_by")
         .order_by("-requested_at", "-id")[:limit]
+    )
+
+
+# --- The face sheet --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceSheet:
+    facility: str
+    facility_address: str
+    facility_license: str
+    time_zone: str
+    name: str
+    preferred_name: str
+    date_of_birth: dt.date
+    age: int
+    status: str
+    room: str
+    unit: str
+    admitted_on: dt.date
+    discharged_on: dt.date | None
+    code_status: str
+    physician: str
+    physician_phone: str
+    pharmacy: str
+    pharmacy_phone: str
+    no_known_allergies: bool
+    allergies: tuple[tuple[str, str, str], ...]
+    diagnoses: tuple[tuple[str, str], ...]
+    medications: tuple[tuple[str, str, str], ...]
+    photo: str
+
+
+def face_sheet(*, resident: Resident, today: dt.date) -> FaceSheet:
+    """What the printed face sheet shows (one page: who, where, whom to call, allergies,
+    diagnoses, current medications)."""
+    born = resident.date_of_birth
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    orders = (
+        Order.objects.filter(
+            resident=resident, status__in=[Order.Status.ACTIVE, Order.Status.ON_HOLD]
+        )
+        .select_related("medication")
+        .order_by("medication__generic_name", "id")
+    )
+    return FaceSheet(
+        facility=resident.facility.name,
+        facility_address=resident.facility.address,
+        facility_license=resident.facility.license_number,
+        time_zone=resident.facility.time_zone,
+        name=resident.display_name,
+        preferred_name=resident.preferred_name,
+        date_of_birth=born,
+        age=age,
+        status=resident.get_status_display()
+        + (f" ({resident.get_away_kind_display()})" if resident.away_kind else ""),
+        room=resident.room.number if resident.room else "",
+        unit=resident.room.unit.name if resident.room else "",
+        admitted_on=resident.admitted_on,
+        discharged_on=resident.discharged_on,
+        code_status=resident.get_code_status_display(),
+        physician=resident.physician,
+        physician_phone=resident.physician_phone,
+        pharmacy=resident.pharmacy,
+        pharmacy_phone=resident.pharmacy_phone,
+        no_known_allergies=resident.has_no_known_allergies,
+        allergies=tuple(
+            (a.allergen, a.reaction, a.get_severity_display())
+            for a in resident.allergies.order_by("allergen", "id")
+        ),
+        diagnoses=tuple(
+            (d.icd10_code, d.description) for d in resident.diagnoses.order_by("description", "id")
+        ),
+        medications=tuple(
+            (
+                str(order.medication),
+                f"{order.dose_amount.normalize():f} {order.dose_unit} {order.get_route_display()}",
+                order.get_status_display(),
+            )
+            for order in orders
+        ),
+        photo=resident.photo.name if resident.photo else "",
     )

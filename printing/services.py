@@ -34,7 +34,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from inventory.models import MedCart
 from mar.models import PrintJob, PrintJobPart
-from medtech.celery import enqueue
+from medtech.celery import app, enqueue
 from printing import render
 from printing.selectors import (
     DOWNTIME_SPAN,
@@ -323,10 +323,9 @@ def community_month_request(
 
 
 def _enqueue_community(job_id: int) -> None:
-    from printing import tasks  # the tasks import this module
-
+    # By the task's name: the tasks call this module, not the other way round.
     # Broker down: the job stays queued and is given up and asked again later.
-    enqueue(tasks.render_community_month, job_id)
+    enqueue(app.signature("printing.render_community_month"), job_id)
 
 
 def community_month_start(*, job_id: int, now: dt.datetime) -> list[int]:
@@ -351,9 +350,7 @@ def community_month_start(*, job_id: int, now: dt.datetime) -> list[int]:
 
 
 def _enqueue_merge(job_id: int) -> None:
-    from printing import tasks
-
-    enqueue(tasks.merge_community_month, job_id)
+    enqueue(app.signature("printing.merge_community_month"), job_id)
 
 
 def community_part_render(*, part_id: int, now: dt.datetime) -> None:

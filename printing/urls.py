@@ -1,4 +1,4 @@
-"""The printed documents: monthly MARs, downtime sheets, count sheets."""
+"""The printed documents: monthly MARs, downtime sheets, count sheets, face sheets."""
 
 from django.urls import path
 
@@ -7,6 +7,7 @@ from printing import views
 app_name = "printing"
 
 urlpatterns = [
+    path("residents/<uuid:resident_id>/face-sheet.pdf", views.face_sheet_pdf, name="face_sheet"),
     path("print/", views.print_home, name="print_home"),
     path(
         "print/residents/<uuid:resident_id>/<str:month>/",

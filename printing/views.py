@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,20 +22,25 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from inventory.models import MedCart
+from inventory.selectors import cart_for_user
 from mar import selectors
 from mar.models import PrintJob
 from medtech.core.audit import audit_read
+from medtech.core.scope import facilities_of, scope
+from printing import render as documents
 from printing import services as printing
 from printing.selectors import (
     Month,
     can_print_records,
     cart_of_user,
     community_jobs,
+    face_sheet,
     latest_sheet,
     printable_carts,
     residents_for_month,
     shift_start,
 )
+from residents import selectors as resident_selectors
 from residents.models import Facility
 from residents.selectors import facilities_for_user
 
@@ -121,7 +127,7 @@ def resident_month_pdf(request: HttpRequest, resident_id, month: str) -> FileRes
 @login_required
 @require_POST
 def community_month_print(request: HttpRequest, facility_id, month: str) -> HttpResponse:
-    facility = get_object_or_404(Facility, public_id=facility_id, memberships__user=request.user)
+    facility = get_object_or_404(facilities_of(user=request.user), public_id=facility_id)
     try:
         asked = printing.community_month_request(
             facility=facility,
@@ -141,9 +147,10 @@ def community_month_print(request: HttpRequest, facility_id, month: str) -> Http
 
 def _job_for_user(request: HttpRequest, job_id) -> PrintJob:
     job = get_object_or_404(
-        PrintJob.objects.select_related("facility", "requested_by", "resident", "cart"),
+        scope(PrintJob.objects, user=request.user).select_related(
+            "facility", "requested_by", "resident", "cart"
+        ),
         public_id=job_id,
-        facility__memberships__user=request.user,
     )
     if job.kind == PrintJob.Kind.DOWNTIME and job.cart and _may_print_cart_sheet(request, job.cart):
         return job
@@ -186,7 +193,7 @@ def print_job_file(request: HttpRequest, job_id) -> FileResponse:
 @require_GET
 def downtime_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
     """The cart's downtime sheet from its cached file (rendered now only if none exists)."""
-    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    cart = cart_for_user(user=request.user, public_id=cart_id)
     if not _may_print_cart_sheet(request, cart):
         raise PermissionDenied("A med tech prints the downtime sheet of their own cart.")
     now = timezone.now()
@@ -210,7 +217,7 @@ def downtime_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
 def count_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
     """The cart's controlled-substance counts and running logs for ?from= to ?to= (dates,
     both included; the last 7 days by default)."""
-    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    cart = cart_for_user(user=request.user, public_id=cart_id)
     if not can_print_records(user=request.user):
         raise PermissionDenied("Only administrators and nurses print the count sheet.")
     zone = cart.facility.zone
@@ -231,3 +238,20 @@ def count_sheet_pdf(request: HttpRequest, cart_id) -> FileResponse:
     except printing.PrintError as error:
         raise Http404(str(error)) from error
     return _pdf_response(job, f"Count sheet {cart.name} {first} to {last}")
+
+
+@login_required
+@require_GET
+def face_sheet_pdf(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
+    resident_selectors.require_resident_reader(request.user)
+    resident = resident_selectors.resident_for_reader(user=request.user, public_id=resident_id)
+    now = timezone.now()
+    audit_read(
+        actor=request.user, resident=resident, view="printing:face_sheet", now=now, request=request
+    )
+    sheet = face_sheet(resident=resident, today=now.astimezone(resident.facility.zone).date())
+    pdf = documents.render_face_sheet(sheet, rendered_at=now)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"face-sheet-{slugify(resident.last_name)}-{slugify(resident.first_name)}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response

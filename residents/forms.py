@@ -8,7 +8,6 @@ import zoneinfo
 
 from django import forms
 
-from inventory.models import MedCart
 from residents.models import Allergy, Facility, Resident, Room, Unit
 from residents.photos import MAX_BYTES
 
@@ -262,13 +261,10 @@ class CartForm(forms.Form):
 class RoomForm(forms.Form):
     number = forms.CharField(max_length=12, label="Room")
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), empty_label="Choose a unit")
-    cart = forms.ModelChoiceField(
-        queryset=MedCart.objects.none(), required=False, empty_label="No cart"
-    )
+    # The community's carts (inventory's), set with the community below.
+    cart = forms.ModelChoiceField(queryset=None, required=False, empty_label="No cart")
 
     def __init__(self, *args, facility: Facility, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = facility.units.order_by("name", "id")
-        self.fields["cart"].queryset = MedCart.objects.filter(
-            facility=facility, is_active=True
-        ).order_by("name", "id")
+        self.fields["cart"].queryset = facility.carts.filter(is_active=True).order_by("name", "id")

@@ -9,13 +9,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from mar.models import Order, ScheduledDose
-from mar.selectors import DoseState, dose_state, resident_was_away
+from mar.selectors import DoseState, dose_state, facility_pass_times, resident_was_away
 from medtech.core import permissions
+from medtech.core.scope import facilities_of, scope
 from residents.models import (
     Allergy,
     Diagnosis,
     Facility,
-    MedPassTime,
     Resident,
     ResidentAbsence,
     Room,
@@ -28,7 +28,7 @@ MONTH = dt.timedelta(days=31)
 
 def facilities_for_user(*, user: User) -> QuerySet[Facility]:
     """The facilities a user belongs to; everything they may see hangs off these."""
-    return Facility.objects.filter(memberships__user=user)
+    return facilities_of(user=user)
 
 
 def facility_overviews_for_user(*, user: User) -> list[Facility]:
@@ -96,7 +96,7 @@ def residents_for_user(
     """Residents of the user's communities by name, narrowed by a search (name or room),
     a unit and a status. One query whatever their number."""
     residents = (
-        permissions.scope(Resident.objects.all(), user)
+        scope(Resident.objects.all(), user=user)
         .filter(status__in=STATUS_FILTERS.get(status, STATUS_FILTERS["in_house"]))
         .select_related("room__unit", "facility")
         .order_by("last_name", "first_name", "id")
@@ -118,7 +118,7 @@ def residents_for_user(
 def resident_for_reader(*, user: User, public_id: uuid.UUID) -> Resident:
     """A resident of one of the user's communities; anyone else's answers 404."""
     return get_object_or_404(
-        permissions.scope(Resident.objects.all(), user).select_related(
+        scope(Resident.objects.all(), user=user).select_related(
             "facility", "room__unit", "room__cart"
         ),
         public_id=public_id,
@@ -127,7 +127,7 @@ def resident_for_reader(*, user: User, public_id: uuid.UUID) -> Resident:
 
 def units_for_user(*, user: User) -> list[Unit]:
     return list(
-        permissions.scope(Unit.objects.all(), user)
+        scope(Unit.objects.all(), user=user)
         .select_related("facility")
         .order_by("facility__name", "name", "id")
     )
@@ -207,95 +207,13 @@ def resident_stay(*, resident: Resident, now: dt.datetime) -> ResidentStay:
     )
 
 
-# --- The face sheet --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FaceSheet:
-    facility: str
-    facility_address: str
-    facility_license: str
-    time_zone: str
-    name: str
-    preferred_name: str
-    date_of_birth: dt.date
-    age: int
-    status: str
-    room: str
-    unit: str
-    admitted_on: dt.date
-    discharged_on: dt.date | None
-    code_status: str
-    physician: str
-    physician_phone: str
-    pharmacy: str
-    pharmacy_phone: str
-    no_known_allergies: bool
-    allergies: tuple[tuple[str, str, str], ...]
-    diagnoses: tuple[tuple[str, str], ...]
-    medications: tuple[tuple[str, str, str], ...]
-    photo: str
-
-
-def face_sheet(*, resident: Resident, today: dt.date) -> FaceSheet:
-    """What the printed face sheet shows (one page: who, where, whom to call, allergies,
-    diagnoses, current medications)."""
-    born = resident.date_of_birth
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    orders = (
-        Order.objects.filter(
-            resident=resident, status__in=[Order.Status.ACTIVE, Order.Status.ON_HOLD]
-        )
-        .select_related("medication")
-        .order_by("medication__generic_name", "id")
-    )
-    return FaceSheet(
-        facility=resident.facility.name,
-        facility_address=resident.facility.address,
-        facility_license=resident.facility.license_number,
-        time_zone=resident.facility.time_zone,
-        name=resident.display_name,
-        preferred_name=resident.preferred_name,
-        date_of_birth=born,
-        age=age,
-        status=resident.get_status_display()
-        + (f" ({resident.get_away_kind_display()})" if resident.away_kind else ""),
-        room=resident.room.number if resident.room else "",
-        unit=resident.room.unit.name if resident.room else "",
-        admitted_on=resident.admitted_on,
-        discharged_on=resident.discharged_on,
-        code_status=resident.get_code_status_display(),
-        physician=resident.physician,
-        physician_phone=resident.physician_phone,
-        pharmacy=resident.pharmacy,
-        pharmacy_phone=resident.pharmacy_phone,
-        no_known_allergies=resident.has_no_known_allergies,
-        allergies=tuple(
-            (a.allergen, a.reaction, a.get_severity_display())
-            for a in resident.allergies.order_by("allergen", "id")
-        ),
-        diagnoses=tuple(
-            (d.icd10_code, d.description) for d in resident.diagnoses.order_by("description", "id")
-        ),
-        medications=tuple(
-            (
-                str(order.medication),
-                f"{order.dose_amount.normalize():f} {order.dose_unit} {order.get_route_display()}",
-                order.get_status_display(),
-            )
-            for order in orders
-        ),
-        photo=resident.photo.name if resident.photo else "",
-    )
-
-
 # --- The community's settings ----------------------------------------------------------------
 
 
 def facility_for_admin(*, user: User, public_id: uuid.UUID | None) -> Facility:
     """One of the administrator's communities (the first by name when none is named)."""
     require_administrator(user)
-    facilities = permissions.scope(Facility.objects.all(), user, "pk").order_by("name", "id")
+    facilities = facilities_of(user=user).order_by("name", "id")
     if public_id is None:
         facility = facilities.first()
         if facility is None:
@@ -307,22 +225,19 @@ def facility_for_admin(*, user: User, public_id: uuid.UUID | None) -> Facility:
 @dataclass
 class FacilitySetup:
     facility: Facility
-    pass_times: list[MedPassTime]
+    pass_times: dict[str, dt.time]
     units: list[Unit]
     carts: list
     rooms: list[Room]
 
 
 def facility_setup(*, facility: Facility) -> FacilitySetup:
-    from inventory.models import MedCart
-
     return FacilitySetup(
         facility=facility,
-        pass_times=list(facility.pass_times.order_by("time_of_day", "id")),
+        pass_times=facility_pass_times(facility=facility),
         units=list(facility.units.order_by("name", "id")),
         carts=list(
-            MedCart.objects.filter(facility=facility)
-            .select_related("unit")
+            facility.carts.select_related("unit")
             .annotate(room_count=Count("rooms"))
             .order_by("name", "id")
         ),

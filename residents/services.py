@@ -7,26 +7,26 @@ changes; every one is audited (``medtech.core.audit``) in its own transaction.
 
 An absence does not touch doses: doses scheduled while a resident is away are closed
 as "away", not "missed", by ``mar.services.doses.doses_close_missed`` (it looks the
-absence up), and the doses after the return are charted as usual. Discharge and death
-end the resident's orders (``mar.services.orders``) and keep the record readable.
+absence up), and the doses after the return are charted as usual. What a discharge, an
+allergy or new pass times do to orders and doses is the record's (``mar.services.stays``
+calls these and then does it), so this app does not import the MAR.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.http import HttpRequest
 
-from inventory.models import MedCart
-from mar.models import Order
-from mar.services import orders as order_services
-from mar.services.doses import doses_sync_for_order
 from medtech.core import permissions
 from medtech.core.audit import audit_write, changed, snapshot
+from medtech.core.scope import is_member
 from residents.models import (
     Allergy,
     Diagnosis,
@@ -114,7 +114,7 @@ def _require_admin(user: User, facility_id: int) -> None:
         "manage residents and the community's settings",
         error=ResidentNotPermitted,
     )
-    if not permissions.is_member(user, facility_id):
+    if not is_member(user=user, facility_id=facility_id):
         raise ResidentNotPermitted("You are not a member of this community.")
 
 
@@ -239,9 +239,9 @@ def resident_allergy_add(
     now: dt.datetime,
     request: HttpRequest | None = None,
 ) -> Allergy:
-    """Record an allergy; a confirmed "no known allergies" is cleared with it. The
-    resident's open orders that it matches are stopped for a nurse's review and the
-    nurses notified (``mar.services.orders.orders_flag_allergy``)."""
+    """Record an allergy; a confirmed "no known allergies" is cleared with it. What it
+    does to the resident's orders is the record's: ``mar.services.stays`` calls this
+    and then flags them, in one transaction."""
     _require_admin(by, resident.facility_id)
     resident = _locked_resident(resident)
     cleaned = _clean_allergies([allergy])
@@ -269,7 +269,6 @@ def resident_allergy_add(
         request=request,
         now=now,
     )
-    order_services.orders_flag_allergy(allergy=row, by=by, now=now)
     return row
 
 
@@ -435,10 +434,13 @@ def resident_discharge(
     reason: str,
     by: User,
     now: dt.datetime,
+    end_orders: Callable[[Resident, str], Iterable[str]],
     request: HttpRequest | None = None,
 ) -> Resident:
-    """Discharge a resident, or record their death. Their open orders end (their future
-    uncharted doses go with them); everything charted stays as it is, readable."""
+    """Discharge a resident, or record their death. ``end_orders(resident, reason)``
+    ends their open orders and names them (the record's step, passed in by
+    ``mar.services.stays``, which this app does not import); everything charted stays as
+    it is, readable."""
     _require_admin(by, resident.facility_id)
     resident = _locked_resident(resident)
     if outcome not in (Resident.Status.DISCHARGED, Resident.Status.DECEASED):
@@ -457,12 +459,7 @@ def resident_discharge(
     before = snapshot(resident, fields=["status", "away_kind", "discharged_on"])
     _end_absence(resident, ended_at=now)
     label = "Deceased" if outcome == Resident.Status.DECEASED else "Discharged"
-    ended_orders = [
-        str(order.public_id)
-        for order in order_services.orders_end_for_stay(
-            resident=resident, by=by, reason=f"{label} {on_date:%Y-%m-%d}", now=now
-        )
-    ]
+    ended_orders = list(end_orders(resident, f"{label} {on_date:%Y-%m-%d}"))
     resident.status = outcome
     resident.away_kind = ""
     resident.discharged_on = on_date
@@ -504,10 +501,10 @@ def facility_update(
     pass_times: dict[str, dt.time],
     request: HttpRequest | None = None,
     **fields: Any,
-) -> int:
-    """Change the community's settings and pass times. A change of time zone, pass
-    times or windows re-syncs every active order's future, uncharted doses (charted ones
-    are never touched). Returns the number of orders re-synced."""
+) -> bool:
+    """Change the community's settings and pass times. Returns whether the schedule
+    changed (time zone, pass times or windows): ``mar.services.stays.facility_update``
+    then re-syncs the active orders' future, uncharted doses in the same transaction."""
     _require_admin(by, facility.pk)
     unknown = set(fields) - set(FACILITY_FIELDS)
     if unknown:
@@ -557,24 +554,7 @@ def facility_update(
         "window_more_than_daily_minutes",
         "window_daily_minutes",
     }
-    if not (times_new or schedule_keys & set(settings_after)):
-        return 0
-    orders = (
-        Order.objects.select_for_update(of=("self",))
-        .filter(
-            resident__facility=facility,
-            resident__status__in=IN_HOUSE,
-            status=Order.Status.ACTIVE,
-        )
-        .exclude(frequency=Order.Frequency.PRN)
-        .select_related("resident__facility")
-        .order_by("id")
-    )
-    count = 0
-    for order in orders:
-        doses_sync_for_order(order=order, now=now)
-        count += 1
-    return count
+    return bool(times_new or schedule_keys & set(settings_after))
 
 
 @transaction.atomic
@@ -595,37 +575,12 @@ def unit_create(
 
 
 @transaction.atomic
-def cart_create(
-    *,
-    facility: Facility,
-    name: str,
-    unit: Unit | None,
-    by: User,
-    now: dt.datetime,
-    request: HttpRequest | None = None,
-) -> MedCart:
-    _require_admin(by, facility.pk)
-    name = name.strip()
-    if not name:
-        raise ResidentInvalid("Name the cart.", field="name")
-    if unit is not None and unit.facility_id != facility.pk:
-        raise ResidentInvalid("Choose a unit of this community.", field="unit")
-    if MedCart.objects.filter(facility=facility, name__iexact=name).exists():
-        raise ResidentInvalid(f"There is already a cart called {name}.", field="name")
-    cart = MedCart.objects.create(facility=facility, name=name, unit=unit)
-    audit_write(
-        actor=by, action="cart.create", target=cart, after=snapshot(cart), request=request, now=now
-    )
-    return cart
-
-
-@transaction.atomic
 def room_save(
     *,
     facility: Facility,
     number: str,
     unit: Unit,
-    cart: MedCart | None,
+    cart: Model | None,  # an inventory.MedCart: rooms only point at carts
     by: User,
     now: dt.datetime,
     room: Room | None = None,

@@ -14,7 +14,6 @@ urlpatterns = [
     path("<uuid:resident_id>/discharge/", views.resident_discharge, name="discharge"),
     path("<uuid:resident_id>/allergies/", views.resident_allergy_add, name="allergy_add"),
     path("<uuid:resident_id>/photo/", views.resident_photo, name="photo"),
-    path("<uuid:resident_id>/face-sheet.pdf", views.face_sheet_pdf, name="face_sheet"),
     path("settings/", views.facility_settings, name="facility_settings"),
     path("settings/<uuid:facility_id>/units/", views.unit_add, name="unit_add"),
     path("settings/<uuid:facility_id>/carts/", views.cart_add, name="cart_add"),

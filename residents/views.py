@@ -18,12 +18,14 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from inventory import services as inventory_services
+from mar.selectors import facility_pass_times
+from mar.services import stays
 from medtech.core import permissions
 from medtech.core.audit import audit_read
-from printing import render as printing_render
+from medtech.core.scope import scope
 from residents import forms, selectors, services
 from residents.models import Facility, Resident, Room
 from residents.photos import PhotoRejected, photo_reencode
@@ -61,7 +63,7 @@ def _is_admin(request: HttpRequest) -> bool:
 FIELD_ALIASES = {"allergies": "has_no_known_allergies"}
 
 
-def _add_error(form, error: services.ResidentError) -> None:
+def _add_error(form, error: services.ResidentError | inventory_services.StockInvalid) -> None:
     field = FIELD_ALIASES.get(error.field or "", error.field)
     field = field if field in form.fields else None
     form.add_error(field, str(error))
@@ -200,9 +202,9 @@ def _stay_change(request: HttpRequest, resident_id: uuid.UUID, *, form_name: str
     if form.is_valid():
         try:
             message = act(resident, form.cleaned_data)
-        except services.ResidentNotPermitted as error:
+        except (services.ResidentNotPermitted, inventory_services.StockNotPermitted) as error:
             raise PermissionDenied(str(error)) from error
-        except services.ResidentError as error:
+        except (services.ResidentError, inventory_services.StockInvalid) as error:
             _add_error(form, error)
         else:
             messages.success(request, message)
@@ -277,7 +279,7 @@ def resident_return(request: HttpRequest, resident_id: uuid.UUID) -> HttpRespons
 @require_POST
 def resident_discharge(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
     def act(resident: Resident, data: dict) -> str:
-        services.resident_discharge(
+        stays.resident_discharge(
             resident=resident,
             outcome=data["outcome"],
             on_date=data["on_date"],
@@ -297,7 +299,7 @@ def resident_discharge(request: HttpRequest, resident_id: uuid.UUID) -> HttpResp
 @require_POST
 def resident_allergy_add(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
     def act(resident: Resident, data: dict) -> str:
-        services.resident_allergy_add(
+        stays.resident_allergy_add(
             resident=resident,
             allergy=services.AllergyInput(
                 allergen=data["allergen"], reaction=data["reaction"], severity=data["severity"]
@@ -319,7 +321,7 @@ def resident_allergy_add(request: HttpRequest, resident_id: uuid.UUID) -> HttpRe
 def resident_photo(request: HttpRequest, resident_id: uuid.UUID) -> FileResponse:
     """The photo, to anyone of the resident's community (med techs check it at the cart)."""
     resident = get_object_or_404(
-        permissions.scope(Resident.objects.all(), request.user), public_id=resident_id
+        scope(Resident.objects.all(), user=request.user), public_id=resident_id
     )
     if not resident.photo:
         raise Http404("No photo.")
@@ -328,24 +330,6 @@ def resident_photo(request: HttpRequest, resident_id: uuid.UUID) -> FileResponse
     except FileNotFoundError as error:
         raise Http404("No photo.") from error
     return FileResponse(handle, content_type="image/jpeg")
-
-
-@login_required
-@require_GET
-def face_sheet_pdf(request: HttpRequest, resident_id: uuid.UUID) -> HttpResponse:
-    resident = _resident(request, resident_id)
-    now = timezone.now()
-    audit_read(
-        actor=request.user, resident=resident, view="residents:face_sheet", now=now, request=request
-    )
-    sheet = selectors.face_sheet(
-        resident=resident, today=now.astimezone(resident.facility.zone).date()
-    )
-    pdf = printing_render.render_face_sheet(sheet, rendered_at=now)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    filename = f"face-sheet-{slugify(resident.last_name)}-{slugify(resident.first_name)}.pdf"
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
 
 
 # --- The community's settings ------------------------------------------------------------
@@ -359,12 +343,11 @@ def _facility(request: HttpRequest, facility_id: uuid.UUID | None = None) -> Fac
 
 def _settings_context(request: HttpRequest, facility: Facility, **bound) -> dict:
     setup = selectors.facility_setup(facility=facility)
-    pass_times = {row.name: row.time_of_day for row in setup.pass_times}
     return {
         "setup": setup,
         "facility": facility,
         "facilities": selectors.facilities_for_user(user=request.user).order_by("name", "id"),
-        "form": forms.FacilityForm(instance=facility, pass_times=pass_times),
+        "form": forms.FacilityForm(instance=facility, pass_times=setup.pass_times),
         "unit_form": forms.UnitForm(),
         "cart_form": forms.CartForm(facility=facility),
         "room_form": forms.RoomForm(facility=facility),
@@ -392,11 +375,11 @@ def facility_settings(request: HttpRequest) -> HttpResponse:
     facility = _facility(request)
     if request.method == "GET":
         return render(request, "facility/settings.html", _settings_context(request, facility))
-    pass_times = {row.name: row.time_of_day for row in facility.pass_times.all()}
+    pass_times = facility_pass_times(facility=facility)
     form = forms.FacilityForm(request.POST, instance=facility, pass_times=pass_times)
     if form.is_valid():
         try:
-            count = services.facility_update(
+            count = stays.facility_update(
                 facility=facility,
                 by=request.user,
                 now=timezone.now(),
@@ -404,9 +387,9 @@ def facility_settings(request: HttpRequest) -> HttpResponse:
                 request=request,
                 **form.settings(),
             )
-        except services.ResidentNotPermitted as error:
+        except (services.ResidentNotPermitted, inventory_services.StockNotPermitted) as error:
             raise PermissionDenied(str(error)) from error
-        except services.ResidentError as error:
+        except (services.ResidentError, inventory_services.StockInvalid) as error:
             _add_error(form, error)
         except ValidationError as error:
             for field, problems in error.message_dict.items():
@@ -423,9 +406,9 @@ def _setup_change(request: HttpRequest, facility: Facility, form_name: str, form
     if form.is_valid():
         try:
             message = act(form.cleaned_data)
-        except services.ResidentNotPermitted as error:
+        except (services.ResidentNotPermitted, inventory_services.StockNotPermitted) as error:
             raise PermissionDenied(str(error)) from error
-        except services.ResidentError as error:
+        except (services.ResidentError, inventory_services.StockInvalid) as error:
             _add_error(form, error)
         else:
             messages.success(request, message)
@@ -458,7 +441,7 @@ def cart_add(request: HttpRequest, facility_id: uuid.UUID) -> HttpResponse:
     facility = _facility(request, facility_id)
 
     def act(data: dict) -> str:
-        cart = services.cart_create(
+        cart = inventory_services.cart_create(
             facility=facility,
             name=data["name"],
             unit=data["unit"],

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from medtech.core import permissions
 from medtech.core.audit import audit_events_search
+from medtech.core.scope import facility_ids_of
 from medtech.models import AuditEvent
 from residents.selectors import facility_overviews_for_user
 from staff.audit_forms import AuditSearchForm
@@ -39,7 +40,7 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     """The audit trail of the administrator's communities: who read or changed what,
     when and from where, newest first, narrowed by person, resident, days and kind."""
     permissions.require(request.user, permissions.Area.AUDIT, "search the audit trail")
-    facility_ids = permissions.facility_ids_for(request.user)
+    facility_ids = facility_ids_of(user=request.user)
     form = AuditSearchForm(request.GET, facility_ids=facility_ids)
     is_valid = form.is_valid()
     events = (

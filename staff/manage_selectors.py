@@ -11,6 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from medtech.core import permissions
+from medtech.core.scope import scope
 from staff.models import Certification, FacilityMembership, User
 from staff.selectors import user_charting_refusal
 
@@ -25,9 +26,7 @@ CHARTING_KIND = {
 
 def _people(admin: User) -> QuerySet[User]:
     permissions.require(admin, permissions.Area.ADMIN_SCREENS, "manage staff")
-    members = FacilityMembership.objects.filter(
-        facility_id__in=permissions.facility_ids_for(admin)
-    ).values("user_id")
+    members = scope(FacilityMembership.objects, user=admin).values("user_id")
     return User.objects.filter(pk__in=members)
 
 

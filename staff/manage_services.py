@@ -19,9 +19,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest
 
-from inventory.models import CartAssignment
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.scope import facility_ids_of
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User, is_generic_username
 from staff.tokens import api_tokens_revoke_all
@@ -60,14 +60,14 @@ def _require_admin(user: User, facility_ids: list[int]) -> None:
     permissions.require(
         user, permissions.Area.ADMIN_SCREENS, "manage staff", error=StaffNotPermitted
     )
-    mine = set(permissions.facility_ids_for(user))
+    mine = set(facility_ids_of(user=user))
     if not facility_ids or not set(facility_ids) <= mine:
         raise StaffNotPermitted("You can only add people to your own communities.")
 
 
 def _shared_facility_ids(admin: User, user: User) -> list[int]:
     theirs = set(user.memberships.values_list("facility_id", flat=True))
-    return sorted(theirs & set(permissions.facility_ids_for(admin)))
+    return sorted(theirs & set(facility_ids_of(user=admin)))
 
 
 def initials_taken(*, initials: str, facilities: list[Facility], exclude: User | None = None):
@@ -265,7 +265,7 @@ def user_deactivate(
     ended = {
         "sessions": _delete_sessions(user, now=now),
         "tokens": api_tokens_revoke_all(user=user, now=now, request=request, reason="deactivated"),
-        "cart_assignments": CartAssignment.objects.filter(user=user, ended_at__isnull=True).update(
+        "cart_assignments": user.cart_assignments.filter(ended_at__isnull=True).update(
             ended_at=now
         ),
     }

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from medtech.core import permissions
-from residents.models import Facility
+from medtech.core.scope import facilities_of
 from staff import manage_forms as forms
 from staff import manage_selectors as selectors
 from staff import manage_services as services
@@ -60,9 +60,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def staff_new(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
-    facilities = permissions.scope(Facility.objects.all(), request.user, "pk").order_by(
-        "name", "id"
-    )
+    facilities = facilities_of(user=request.user).order_by("name", "id")
     form = forms.UserCreateForm(request.POST or None, facilities=facilities)
     if request.method == "POST":
         if form.is_valid():

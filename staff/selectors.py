@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, QuerySet
 
 from medtech.core import permissions
+from medtech.core.scope import facilities_of
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User
 
@@ -180,7 +181,7 @@ def tablet_user_by_public_id(*, public_id: uuid.UUID, allowed: Iterable[uuid.UUI
 def auto_lock_minutes_for_user(*, user: User) -> int:
     """The tablet's inactivity lock of the user's first facility (by name), or the default."""
     minutes = (
-        Facility.objects.filter(memberships__user=user)
+        facilities_of(user=user)
         .order_by("name", "id")
         .values_list("auto_lock_minutes", flat=True)
         .first()

@@ -46,6 +46,7 @@ from mar.services.notifications import notifications_settle
 from mar.services.orders import order_allergy_refusal
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.scope import is_member
 from residents.models import Resident
 from staff.models import User
 from staff.selectors import nurses_of_facility, user_charting_refusal, user_signing_refusal
@@ -846,7 +847,7 @@ def _grant(
         raise ChartingNotPermitted(
             f"{nurse.signature_name} cannot override: only a nurse of this community can."
         )
-    if not permissions.is_member(nurse, resident.facility_id):
+    if not is_member(user=nurse, facility_id=resident.facility_id):
         raise ChartingNotPermitted(
             f"{nurse.signature_name} is not a nurse of {resident.display_name}'s community."
         )
@@ -1211,7 +1212,7 @@ def administration_amend(
         error=ChartingNotPermitted,
         message="Only a nurse corrects a record, by amendment.",
     )
-    if not permissions.is_member(user, administration.resident.facility_id):
+    if not is_member(user=user, facility_id=administration.resident.facility_id):
         raise ChartingNotPermitted("You are not a member of this resident's community.")
     if field not in AMENDABLE_FIELDS:
         raise ChartingInvalid(

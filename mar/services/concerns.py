@@ -13,6 +13,7 @@ from mar.services.administrations import CLOCK_SKEW, ChartingInvalid, ChartingNo
 from mar.services.notifications import notifications_create, notifications_settle
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.scope import is_member
 from residents.models import ConcernReport, Resident
 from staff.models import User
 from staff.selectors import nurses_by_facility
@@ -34,7 +35,7 @@ def concern_report(
     permissions.require(
         user, permissions.Area.CONCERN_REPORT, "report a concern", error=ChartingNotPermitted
     )
-    if not permissions.is_member(user, resident.facility_id):
+    if not is_member(user=user, facility_id=resident.facility_id):
         raise ChartingNotPermitted("You are not a member of this resident's community.")
     if kind not in ConcernReport.Kind.values:
         raise ChartingInvalid("Choose adverse reaction or change of condition.", field="kind")
@@ -92,7 +93,7 @@ def concern_acknowledge(
         error=ChartingNotPermitted,
         message="Only a nurse acknowledges a concern report.",
     )
-    if not permissions.is_member(user, report.resident.facility_id):
+    if not is_member(user=user, facility_id=report.resident.facility_id):
         raise ChartingNotPermitted("You are not a member of this resident's community.")
     if report.acknowledged_at is not None:
         raise ChartingInvalid(f"Already acknowledged by {report.acknowledged_by.signature_name}.")

@@ -11,7 +11,6 @@ were charted, or whose window has already closed, are never touched here.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -21,9 +20,9 @@ from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
 from mar import schedule
 from mar.models import Notification, Order, ScheduledDose
-from mar.selectors import late_deadline, resident_was_away
+from mar.selectors import late_deadline, pass_times_by_facility, resident_was_away
 from mar.services.notifications import notifications_create, notifications_settle
-from residents.models import Facility, MedPassTime, Resident
+from residents.models import Facility, Resident
 from staff.selectors import nurses_by_facility
 
 DEFAULT_HORIZON = dt.timedelta(hours=48)
@@ -54,9 +53,7 @@ class FacilitySchedule:
     @classmethod
     def load(cls, facilities: Iterable[Facility]) -> dict[int, FacilitySchedule]:
         facilities = list(facilities)
-        pass_times: dict[int, dict[str, dt.time]] = defaultdict(dict)
-        for row in MedPassTime.objects.filter(facility__in=facilities).order_by("id"):
-            pass_times[row.facility_id][row.name] = row.time_of_day
+        pass_times = pass_times_by_facility(facility_ids=[facility.pk for facility in facilities])
         return {
             facility.pk: cls(
                 zone=facility.zone,

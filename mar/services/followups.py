@@ -28,6 +28,7 @@ from mar.services.notifications import notifications_create, notifications_settl
 from mar.services.reviews import ReviewError, exception_acknowledge
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.scope import is_member
 from residents.models import ConcernReport
 from staff.models import User
 from staff.selectors import nurses_by_facility
@@ -203,7 +204,7 @@ def followup_complete(
         .select_related("resident", "done_by")
         .get(pk=followup.pk)
     )
-    if not permissions.is_member(user, followup.resident.facility_id):
+    if not is_member(user=user, facility_id=followup.resident.facility_id):
         raise FollowUpNotPermitted("You are not a member of this resident's community.")
     if followup.done_at is not None:
         raise FollowUpInvalid(f"Already done by {followup.done_by.signature_name}.")

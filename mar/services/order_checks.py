@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from inventory.models import StockItem
 from mar import schedule, units
 from mar.models import Medication, Order, OrderAcknowledgement
 from residents.models import Allergy
@@ -137,9 +136,8 @@ def _stock_units_refusal(order: Order) -> str:
     if order.medication.pk is None:
         return ""
     stock_units = (
-        StockItem.objects.filter(
+        order.medication.stock_items.filter(
             resident_id=order.resident_id,
-            medication_id=order.medication.pk,
             quantity_on_hand__gt=0,
         )
         .order_by("unit")

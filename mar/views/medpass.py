@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from inventory.models import CartAssignment
+from inventory.selectors import cart_for_user, carts_for_user
 from inventory.services import CartNotPermitted, cart_assignment_end, cart_assignment_start
 from mar import forms, selectors
 from mar.http import status_for_charting_error
@@ -26,6 +27,7 @@ from mar.services import concerns
 from medtech.core import permissions
 from medtech.core.audit import audit_read
 from medtech.core.permissions import Area
+from medtech.core.scope import scope
 from residents.models import Resident
 from staff.selectors import nurses_of_facility, user_charting_refusal
 
@@ -45,14 +47,14 @@ def pass_start(request: HttpRequest) -> HttpResponse:
     )
     if assignment and request.GET.get("choose") is None:
         return redirect("mar:pass_cart", cart_id=assignment.cart.public_id)
-    carts = selectors.carts_for_user(user=request.user)
+    carts = carts_for_user(user=request.user)
     return render(request, "mar/pass_carts.html", {"carts": carts, "assignment": assignment})
 
 
 @login_required
 @require_POST
 def cart_take(request: HttpRequest, cart_id) -> HttpResponse:
-    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    cart = cart_for_user(user=request.user, public_id=cart_id)
     try:
         cart_assignment_start(cart=cart, user=request.user, now=timezone.now())
     except CartNotPermitted as error:
@@ -72,7 +74,7 @@ def cart_hand_over(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def pass_cart(request: HttpRequest, cart_id) -> HttpResponse:
-    cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
+    cart = cart_for_user(user=request.user, public_id=cart_id)
     search = request.GET.get("q", "")[:60]
     period, rows = selectors.cart_residents(cart=cart, now=timezone.now(), search=search)
     context = {
@@ -123,9 +125,10 @@ def pass_resident(request: HttpRequest, resident_id) -> HttpResponse:
 
 def _dose_for_user(request: HttpRequest, dose_id) -> ScheduledDose:
     return get_object_or_404(
-        ScheduledDose.objects.select_related("order__medication", "resident__facility"),
+        scope(ScheduledDose.objects, user=request.user, path="resident__facility").select_related(
+            "order__medication", "resident__facility"
+        ),
         public_id=dose_id,
-        resident__facility__memberships__user=request.user,
     )
 
 
@@ -304,10 +307,11 @@ def prn_give(request: HttpRequest, order_id) -> HttpResponse:
 
 def _prn_order_for_user(request: HttpRequest, order_id) -> Order:
     return get_object_or_404(
-        Order.objects.select_related("medication", "resident__facility", "resident__room"),
+        scope(Order.objects, user=request.user, path="resident__facility").select_related(
+            "medication", "resident__facility", "resident__room"
+        ),
         public_id=order_id,
         frequency=Order.Frequency.PRN,
-        resident__facility__memberships__user=request.user,
     )
 
 
@@ -386,9 +390,10 @@ def _override_page(request: HttpRequest, *, resident: Resident, shown: Order, **
 
 def _record_for_user(request: HttpRequest, record_id) -> Administration:
     return get_object_or_404(
-        Administration.objects.select_related("order__medication", "resident__facility"),
+        scope(Administration.objects, user=request.user, path="resident__facility").select_related(
+            "order__medication", "resident__facility"
+        ),
         public_id=record_id,
-        resident__facility__memberships__user=request.user,
     )
 
 

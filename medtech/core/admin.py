@@ -12,12 +12,12 @@ which audit every change. An admin edit would bypass both.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.scope import scope
 
 # Never copied into the audit trail: secrets and their derivatives.
 SECRET_FIELDS = frozenset(
@@ -39,11 +39,7 @@ class FacilityScopedAdmin:
         queryset = super().get_queryset(request)
         if request.user.is_superuser or not self.facility_paths:
             return queryset
-        members = permissions.memberships().filter(user=request.user).values("facility_id")
-        reachable = Q()
-        for path in self.facility_paths:
-            reachable |= Q(**{f"{path}__in": members})
-        return queryset.filter(reachable).distinct()
+        return scope(queryset, user=request.user, path=self.facility_paths)
 
     def save_model(self, request, obj, form, change) -> None:
         before = _values(type(obj)._default_manager.get(pk=obj.pk)) if change else None

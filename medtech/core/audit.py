@@ -13,16 +13,23 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from medtech.core import permissions
-from medtech.models import AuditEvent
+from medtech.core.scope import memberships
 
 DEVICE_MAX = 200
+# The kinds of AuditEvent (medtech.models.AuditEvent.Kind), by value: the core looks the
+# model up by name, as it does every model, so that the project's models may import it.
+READ, WRITE, AUTH = "read", "write", "auth"
+
+
+def _events() -> models.Manager:
+    return apps.get_model("medtech", "AuditEvent").objects
 
 
 def request_origin(request: HttpRequest | None) -> tuple[str | None, str]:
@@ -91,12 +98,12 @@ def audit_write(
     after: dict[str, Any] | None = None,
     reason: str = "",
     request: HttpRequest | None = None,
-    kind: str = AuditEvent.Kind.WRITE,
-) -> AuditEvent:
+    kind: str = WRITE,
+) -> models.Model:
     """Record a change: who, what (``action`` on ``target``), old and new values, why."""
     resident_id, facility_id = _scope(target=target, resident=resident, facility=facility)
     ip, device = request_origin(request)
-    return AuditEvent.objects.create(
+    return _events().create(
         occurred_at=now,
         kind=kind,
         action=action,
@@ -120,13 +127,13 @@ def audit_read(
     view: str,
     now: dt.datetime,
     request: HttpRequest | None = None,
-) -> AuditEvent:
+) -> models.Model:
     """Record that ``actor`` looked at ``resident``'s record on ``view``."""
     resident_id, facility_id = _scope(target=None, resident=resident, facility=None)
     ip, device = request_origin(request)
-    return AuditEvent.objects.create(
+    return _events().create(
         occurred_at=now,
-        kind=AuditEvent.Kind.READ,
+        kind=READ,
         action="resident.read",
         **_actor_fields(actor),
         target_type="residents.resident",
@@ -147,15 +154,15 @@ def audit_auth(
     username: str = "",
     reason: str = "",
     request: HttpRequest | None = None,
-) -> AuditEvent:
+) -> models.Model:
     """Record a sign-in event (signed in, failed, locked out, PIN switch, signed out)."""
     ip, device = request_origin(request)
     fields = _actor_fields(actor)
     if username and not fields["actor_username"]:
         fields["actor_username"] = username[:150]
-    return AuditEvent.objects.create(
+    return _events().create(
         occurred_at=now,
-        kind=AuditEvent.Kind.AUTH,
+        kind=AUTH,
         action=action,
         **fields,
         reason=reason,
@@ -180,14 +187,14 @@ def audit_events_search(
     kind: str | None = None,
     occurred_from: dt.datetime | None = None,
     occurred_until: dt.datetime | None = None,
-) -> QuerySet[AuditEvent]:
+) -> QuerySet:
     """Audit events, newest first, narrowed by whatever is given."""
-    events = AuditEvent.objects.select_related("actor", "resident", "facility")
+    events = _events().select_related("actor", "resident", "facility")
     if facility_ids is not None:
         # Events tied to no facility (sign-ins, PINs, notifications) belong to the people
         # of those facilities; another community's sign-ins stay out of sight.
         facility_ids = list(facility_ids)
-        members = permissions.memberships().filter(
+        members = memberships().filter(
             user_id=models.OuterRef("actor_id"), facility_id__in=facility_ids
         )
         events = events.filter(

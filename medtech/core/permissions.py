@@ -1,17 +1,16 @@
-"""Who may do what, and where: the role x area matrix and the facility scope, in one place.
+"""Who may do what: the role x area matrix, in one place.
 
 Every role check of the project asks this module: the services (which raise their own
-domain exceptions with ``require``'s message), the selectors (``facility_ids_for``,
-``scope``), the pages, the API and the Django admin. A rule changed here changes for all
-of them at once, so they cannot drift apart.
+domain exceptions with ``require``'s message), the selectors, the pages, the API and the
+Django admin. A rule changed here changes for all of them at once, so they cannot drift
+apart.
 
 Two questions, always both:
 
 - the role: may a med tech, a nurse or an administrator do this kind of thing at all?
-  (``can``/``require``; the answer to "no" is 403)
-- the facility: is the record in one of the user's communities
-  (``staff.FacilityMembership``)? (``facility_ids_for``/``scope``/``is_member``; the answer
-  to "no" is 404, so another community's ids cannot even be probed)
+  (``can``/``require`` here; the answer to "no" is 403)
+- the facility: is the record in one of the user's communities? (``medtech.core.scope``;
+  the answer to "no" is 404, so another community's ids cannot even be probed)
 
 Certification (a current medication-aide certificate or nurse license to chart) is a
 third, per-day condition on charting; it lives in ``staff.selectors.user_charting_refusal``.
@@ -20,18 +19,14 @@ third, per-day condition on charting; it lives in ``staff.selectors.user_chartin
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied
 
 if TYPE_CHECKING:
-    from django.db.models import Model, QuerySet
-
-    from staff.models import User
-
-M = TypeVar("M", bound="Model")
+    # The project's user (staff.User, with its role) by its Django base: the core imports
+    # no app, not even for type hints.
+    from django.contrib.auth.base_user import AbstractBaseUser as User
 
 MED_TECH = "med_tech"
 NURSE = "nurse"
@@ -142,52 +137,3 @@ def admin_site_has_permission(request) -> bool:
     matrix's admin screens, so a nurse made staff by mistake still stays out."""
     user = request.user
     return bool(user.is_active and user.is_staff and can(user, Area.ADMIN_SCREENS))
-
-
-# --- Facility scope ----------------------------------------------------------------------
-
-
-def memberships() -> QuerySet:
-    """Every facility membership (``staff.FacilityMembership``, by name: the core imports
-    no app)."""
-    return apps.get_model("staff", "FacilityMembership").objects.all()
-
-
-def facility_ids_for(user: User) -> list[int]:
-    """The ids of the facilities the user belongs to (none for an inactive user)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return []
-    return list(
-        memberships()
-        .filter(user=user)
-        .order_by("facility_id")
-        .values_list("facility_id", flat=True)
-    )
-
-
-def is_member(user: User, facility_id: int) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and memberships().filter(user=user, facility_id=facility_id).exists()
-    )
-
-
-def scope(queryset: QuerySet[M], user: User, facility_path: str = "facility") -> QuerySet[M]:
-    """``queryset`` narrowed to the user's facilities; ``facility_path`` leads from the
-    model to its Facility (``"resident__facility"``, ``"cart__facility"``, ...)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return queryset.none()
-    members = memberships().filter(user=user).values("facility_id")
-    return queryset.filter(**{f"{facility_path}__in": members})
-
-
-def areas_for(role: str) -> list[Area]:
-    """The areas a role works in, in the matrix's order (for the closing table)."""
-    return [area for area, roles in MATRIX.items() if role in roles]
-
-
-def matrix_rows(roles: Iterable[str] = ROLES) -> list[tuple[str, list[bool]]]:
-    """The matrix as rows of (area, [allowed for each role]) for docs and tests."""
-    roles = list(roles)
-    return [(area.value, [role in MATRIX[area] for role in roles]) for area in Area]

@@ -9,6 +9,7 @@ from mar import selectors
 from mar.services import concerns
 from mar.services.administrations import ChartingError
 from medtech.core import permissions
+from medtech.core.scope import scope
 from residents.models import ConcernReport
 
 
@@ -28,9 +29,10 @@ def concern_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def concern_acknowledge(request: HttpRequest, report_id) -> HttpResponse:
     report = get_object_or_404(
-        ConcernReport.objects.select_related("resident"),
+        scope(ConcernReport.objects, user=request.user, path="resident__facility").select_related(
+            "resident"
+        ),
         public_id=report_id,
-        resident__facility__memberships__user=request.user,
     )
     permissions.require(
         request.user,

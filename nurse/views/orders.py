@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mar import forms
 from mar.models import Medication, Order
+from mar.selectors import facility_pass_times
 from mar.services import order_checks
 from mar.services import orders as order_services
 from medtech.core import permissions
@@ -76,7 +77,7 @@ def _order_page(request, resident, form, *, replaces=None, status=200, error="")
     order = _unsaved_order(form, resident) if form.is_bound else None
     preview = checks = None
     if order is not None:
-        pass_times = nurse_selectors.facility_pass_times(facility=resident.facility)
+        pass_times = facility_pass_times(facility=resident.facility)
         preview = nurse_selectors.order_schedule_preview(
             order=order, facility=resident.facility, pass_times=pass_times, now=now
         )
@@ -195,7 +196,7 @@ def _detail(
     review_form: forms.AllergyReviewForm | None = None,
 ):
     now = timezone.now()
-    pass_times = nurse_selectors.facility_pass_times(facility=order.resident.facility)
+    pass_times = facility_pass_times(facility=order.resident.facility)
     preview = nurse_selectors.order_schedule_preview(
         order=order, facility=order.resident.facility, pass_times=pass_times, now=now
     )

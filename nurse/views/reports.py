@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET
 
 from mar import forms
 from medtech.core import permissions
+from medtech.core.scope import facilities_of
 from nurse import reports as nurse_reports
-from residents.models import Facility
 
 READ = permissions.Area.EXCEPTIONS_READ
 PALETTE = ("#0b5c8c", "#a15c00", "#1d7a3a", "#7b3fa0", "#b3261e", "#3f6e7d", "#6b6b00")
@@ -173,7 +173,7 @@ def _report(request: HttpRequest) -> nurse_reports.Report:
     permissions.require(request.user, READ, message="Reports are for nurses and administrators.")
     form = forms.ReportForm(request.GET or None)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    facilities = permissions.scope(Facility.objects, request.user, "pk").order_by("name", "id")
+    facilities = facilities_of(user=request.user).order_by("name", "id")
     if data.get("facility"):
         facilities = facilities.filter(public_id=data["facility"])
     facility = facilities.first()
@@ -226,9 +226,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             maximum=max([r.count for r in report.prn_use] + [1]),
         ),
     }
-    facilities = list(
-        permissions.scope(Facility.objects, request.user, "pk").order_by("name", "id")
-    )
+    facilities = list(facilities_of(user=request.user).order_by("name", "id"))
     context = {
         "report": report,
         "charts": charts,

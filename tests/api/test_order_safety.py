@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from inventory.models import StockItem, StockTransaction
 from mar.models import Administration, Medication, Notification, Order, OrderAcknowledgement
+from mar.services import stays
 from residents import services as resident_services
 from tests.api.conftest import AT, client_for, stocked_order
 from tests.factories import MedicationFactory, OrderFactory, StockItemFactory, UserFactory
@@ -234,7 +235,7 @@ def give_prn(community, order):
 
 def record_allergy(community, allergen: str):
     admin = UserFactory(role="administrator", facility=community.facility)
-    return resident_services.resident_allergy_add(
+    return stays.resident_allergy_add(
         resident=community.resident,
         by=admin,
         allergy=resident_services.AllergyInput(allergen, "Rash", "moderate"),

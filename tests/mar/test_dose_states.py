@@ -17,6 +17,7 @@ from django.utils.html import escape
 from mar.models import Administration, Notification, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services import orders as order_services
+from mar.services import stays
 from mar.services.doses import doses_close_missed
 from nurse.reports import facility_report
 from nurse.selectors import resident_record
@@ -406,7 +407,7 @@ def test_it_never_reports_missed_a_late_dose_whose_order_was_stopped(community, 
 
 
 def test_it_never_reports_missed_a_discharged_residents_late_dose(community, dose):
-    resident_services.resident_discharge(
+    stays.resident_discharge(
         resident=community.resident,
         outcome="discharged",
         on_date=AT.date(),

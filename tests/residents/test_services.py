@@ -4,9 +4,11 @@ from decimal import Decimal
 
 import pytest
 
+from inventory import services as inventory_services
 from inventory.models import MedCart
 from mar.models import Order, ScheduledDose
 from mar.services import administrations as charting
+from mar.services import stays
 from mar.services.doses import doses_close_missed, doses_materialize
 from medtech.models import AuditEvent
 from residents import services
@@ -114,7 +116,7 @@ def test_it_refuses_a_room_of_another_community(community):
 def test_it_clears_no_known_allergies_when_an_allergy_is_recorded(community):
     resident = admit(community, allergies=[], nka=True)
 
-    services.resident_allergy_add(
+    stays.resident_allergy_add(
         resident=resident,
         by=community.admin,
         allergy=services.AllergyInput("Sulfa", "rash", "moderate"),
@@ -223,7 +225,7 @@ def test_it_discharges_ending_orders_and_future_doses_but_keeping_what_was_chart
         scheduled_dose=first,
     )
 
-    services.resident_discharge(
+    stays.resident_discharge(
         resident=resident,
         outcome=Resident.Status.DISCHARGED,
         on_date=dt.date(2026, 11, 20),
@@ -243,7 +245,7 @@ def test_it_discharges_ending_orders_and_future_doses_but_keeping_what_was_chart
     event = AuditEvent.objects.get(action="resident.discharged")
     assert event.after["orders_discontinued"] == [str(order.public_id)]
     with pytest.raises(services.ResidentWrongState, match="already discharged"):
-        services.resident_discharge(
+        stays.resident_discharge(
             resident=resident,
             outcome="deceased",
             on_date=dt.date(2026, 11, 20),
@@ -259,7 +261,7 @@ def test_it_records_a_death_while_in_hospital_and_closes_the_absence(community):
         resident=resident, kind="hospital", started_at=NOW - HOUR, by=community.admin, now=NOW
     )
 
-    services.resident_discharge(
+    stays.resident_discharge(
         resident=resident,
         outcome="deceased",
         on_date=dt.date(2026, 11, 20),
@@ -282,7 +284,7 @@ def test_it_moves_future_uncharted_doses_when_the_am_pass_time_changes(community
     )
     assert dt.time(8) in before
 
-    count = services.facility_update(
+    count = stays.facility_update(
         facility=community.facility,
         by=community.admin,
         now=NOW,
@@ -318,7 +320,7 @@ def test_it_never_moves_a_charted_dose_when_pass_times_change(community):
         scheduled_dose=first,
     )
 
-    services.facility_update(
+    stays.facility_update(
         facility=community.facility,
         by=community.admin,
         now=first.scheduled_at,
@@ -332,7 +334,7 @@ def test_it_never_moves_a_charted_dose_when_pass_times_change(community):
 
 def test_it_refuses_two_passes_at_the_same_time_and_changes_nothing(community):
     with pytest.raises(services.ResidentInvalid, match="own time"):
-        services.facility_update(
+        stays.facility_update(
             facility=community.facility,
             by=community.admin,
             now=NOW,
@@ -343,7 +345,7 @@ def test_it_refuses_two_passes_at_the_same_time_and_changes_nothing(community):
 
 
 def test_it_saves_settings_and_audits_only_what_changed(community):
-    services.facility_update(
+    stays.facility_update(
         facility=community.facility,
         by=community.admin,
         now=NOW,
@@ -363,7 +365,7 @@ def test_it_adds_units_carts_and_rooms_and_assigns_a_room_to_a_cart(community):
     unit = services.unit_create(
         facility=community.facility, name="Memory Care", by=community.admin, now=NOW
     )
-    cart = services.cart_create(
+    cart = inventory_services.cart_create(
         facility=community.facility, name="Cart M", unit=unit, by=community.admin, now=NOW
     )
     room = services.room_save(

@@ -120,7 +120,7 @@ def test_it_answers_404_for_another_communitys_resident_and_settings(client, com
     client.force_login(community.admin)
 
     assert client.get(reverse("residents:stay", args=[theirs.public_id])).status_code == 404
-    assert client.get(reverse("residents:face_sheet", args=[theirs.public_id])).status_code == 404
+    assert client.get(reverse("printing:face_sheet", args=[theirs.public_id])).status_code == 404
     assert client.get(reverse("residents:photo", args=[theirs.public_id])).status_code == 404
     settings = reverse("residents:facility_settings") + f"?facility={community.elsewhere.public_id}"
     assert client.get(settings).status_code == 404
@@ -200,7 +200,7 @@ def test_it_audits_each_look_at_a_stay_and_prints_a_face_sheet(client, community
     client.force_login(community.nurse)
 
     client.get(reverse("residents:stay", args=[resident.public_id]))
-    pdf = client.get(reverse("residents:face_sheet", args=[resident.public_id]))
+    pdf = client.get(reverse("printing:face_sheet", args=[resident.public_id]))
 
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     artifacts = Path(settings.BASE_DIR) / "test-artifacts"
@@ -223,7 +223,7 @@ def test_it_audits_each_look_at_a_stay_and_prints_a_face_sheet(client, community
             kind="read", resident=resident, actor=community.nurse
         ).values_list("view", flat=True)
     )
-    assert views == {"residents:stay", "residents:face_sheet"}
+    assert views == {"residents:stay", "printing:face_sheet"}
 
 
 def test_it_saves_the_am_pass_time_from_the_settings_page(client, community):
@@ -263,7 +263,7 @@ def test_it_prints_the_residents_photo_on_the_face_sheet(client, community):
     client.post(admit_url(community), admit_data(community, photo=jpeg_upload()))
     resident = Resident.objects.get()
 
-    pdf = client.get(reverse("residents:face_sheet", args=[resident.public_id]))
+    pdf = client.get(reverse("printing:face_sheet", args=[resident.public_id]))
 
     page = PdfReader(io.BytesIO(pdf.content)).pages[0]
     assert len(page.images) == 1

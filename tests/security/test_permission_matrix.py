@@ -171,7 +171,7 @@ ROUTES: dict[str, Route] = {
     # --- Administration: residents, the community's settings, staff, the audit trail -----
     "residents:list": Route(Area.RESIDENTS_READ),
     "residents:stay": Route(Area.RESIDENTS_READ, args={"resident_id": "resident"}),
-    "residents:face_sheet": Route(Area.RESIDENTS_READ, args={"resident_id": "resident"}),
+    "printing:face_sheet": Route(Area.RESIDENTS_READ, args={"resident_id": "resident"}),
     "residents:photo": Route(Area.MED_PASS, args={"resident_id": "resident"}),
     "residents:admit": Route(Area.ADMIN_SCREENS),
     "residents:move": Route(

@@ -57,11 +57,12 @@ from mar.models import (
     PrintJob,
     ScheduledDose,
 )
+from mar.selectors import facility_pass_times
 from medtech.celery import app
 from printing import render
 from printing import services as printing
 from printing.selectors import Month, monthly_mars, residents_for_month
-from residents.models import Facility, MedPassTime, ResidentAbsence
+from residents.models import Facility, ResidentAbsence
 from staff.models import User
 
 WORKER_PROCESSES = 2
@@ -294,9 +295,7 @@ def fill_month(*, facility: Facility, month: Month, now: dt.datetime, seed: int 
     zone = facility.zone
     start, end = month.bounds(zone)
     end = min(end, now)
-    pass_times = dict(
-        MedPassTime.objects.filter(facility=facility).values_list("name", "time_of_day")
-    )
+    pass_times = facility_pass_times(facility=facility)
     windows = schedule.FacilityWindows.from_facility(facility)
     users = {
         user.username: user
