@@ -71,6 +71,11 @@ class OfflineDoseOut(_Out):
     record = OfflineRecordOut(allow_null=True)
 
 
+class OfflinePrnRefusalWordsOut(_Out):
+    too_soon = serializers.CharField(help_text="With {given_at} and {allowed_at} to fill in.")
+    too_many = serializers.CharField(help_text="With {count}, {at} and {allowed_at} to fill in.")
+
+
 class OfflinePrnOrderOut(_Out):
     id = serializers.UUIDField()
     resident = serializers.UUIDField()
@@ -81,6 +86,15 @@ class OfflinePrnOrderOut(_Out):
     min_interval_minutes = serializers.IntegerField(allow_null=True)
     max_per_24h = serializers.IntegerField(allow_null=True)
     recent_given_at = serializers.ListField(child=serializers.DateTimeField())
+    allowed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the next dose is allowed (mar/prn.py), as the pass page and the API "
+        "say; null: now.",
+    )
+    refusal = serializers.CharField(
+        allow_null=True, help_text="What charting a dose now would be refused with; null: none."
+    )
+    refusal_words = OfflinePrnRefusalWordsOut()
 
 
 class OfflineChoiceOut(_Out):

@@ -76,3 +76,42 @@ def prn_allowed_at(
     """When the next dose may be given: None if now."""
     stop = prn_stop(given=given, at=now, limits=limits)
     return stop.allowed_at if stop else None
+
+
+# --- What a person is told ----------------------------------------------------------------
+# The words of a refusal, in one place: the charting service raises them, and the offline
+# bundle carries them (filled for the bundle's moment, and with placeholders for the
+# tablet's own queue), so a PRN refused offline reads as it does online.
+
+
+def prn_too_soon_message(*, given_at: str, min_interval_minutes: int, allowed_at: str) -> str:
+    return (
+        f"Too soon: a dose was given at {given_at}, and this order needs "
+        f"{min_interval_minutes} minutes between doses. Allowed again at {allowed_at}."
+    )
+
+
+def prn_too_many_message(*, count: int | str, at: str, max_per_24h: int, allowed_at: str) -> str:
+    return (
+        f"Too many: {count} doses within 24 hours of {at}, the most this order allows is "
+        f"{max_per_24h}. Allowed again at {allowed_at}."
+    )
+
+
+def prn_stop_message(
+    *, stop: PrnStop, zone: dt.tzinfo, min_interval_minutes: int, max_per_24h: int | None
+) -> str:
+    """Why a dose at ``stop.at`` is refused, with times in the facility's zone."""
+    allowed = stop.allowed_at.astimezone(zone)
+    if stop.kind == "interval":
+        return prn_too_soon_message(
+            given_at=f"{stop.nearest.astimezone(zone):%H:%M}",
+            min_interval_minutes=min_interval_minutes,
+            allowed_at=f"{allowed:%H:%M}",
+        )
+    return prn_too_many_message(
+        count=stop.count,
+        at=f"{stop.at.astimezone(zone):%H:%M}",
+        max_per_24h=max_per_24h or 0,
+        allowed_at=f"{allowed:%a %H:%M}",
+    )

@@ -16,11 +16,18 @@ from django.urls import reverse
 from inventory.models import CartAssignment, MedCart
 from mar.forms import NOT_GIVEN_CHOICES
 from mar.models import Administration, Order, ScheduledDose
+from mar.prn import (
+    PrnLimits,
+    prn_stop,
+    prn_stop_message,
+    prn_too_many_message,
+    prn_too_soon_message,
+)
 from mar.selectors import administered_at_amended, current_pass, dose_state, resident_was_away
 from residents.models import Allergy, Resident
 from staff.models import User
 
-# PRN doses looked back at for the tablet's own limit check (the longest limit is 24 h).
+# PRN doses looked back at, as the pass page does (the longest limit is 24 h).
 PRN_LOOKBACK = dt.timedelta(hours=24)
 
 
@@ -82,6 +89,40 @@ def _record(record: Administration | None) -> dict[str, Any] | None:
     }
 
 
+def _prn_answers(*, order: Order, given: list[dt.datetime], now: dt.datetime, zone) -> dict:
+    """The server's answers for a PRN order, so that the tablet need not work out the rule
+    (mar/prn.py) itself: when the next dose is allowed (as the pass page and the API say),
+    the refusal a dose now would get, and the words of a refusal with placeholders for the
+    doses the tablet queues itself after this bundle was made."""
+    interval = order.prn_min_interval_minutes or 0
+    stop = prn_stop(
+        given=given,
+        at=now,
+        limits=PrnLimits(
+            min_interval=dt.timedelta(minutes=interval), max_per_24h=order.prn_max_per_24h
+        ),
+    )
+    return {
+        "allowed_at": _iso(stop.allowed_at) if stop else None,
+        "refusal": prn_stop_message(
+            stop=stop, zone=zone, min_interval_minutes=interval, max_per_24h=order.prn_max_per_24h
+        )
+        if stop
+        else None,
+        "refusal_words": {
+            "too_soon": prn_too_soon_message(
+                given_at="{given_at}", min_interval_minutes=interval, allowed_at="{allowed_at}"
+            ),
+            "too_many": prn_too_many_message(
+                count="{count}",
+                at="{at}",
+                max_per_24h=order.prn_max_per_24h or 0,
+                allowed_at="{allowed_at}",
+            ),
+        },
+    }
+
+
 def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any]:
     """Residents (photo, allergies), the doses of the current pass and the next one, PRN
     orders with their limits and last 24 hours of doses, and who may switch in offline."""
@@ -132,7 +173,7 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
                 .filter(
                     is_entered_in_error=False,
                     status=Administration.Status.GIVEN,
-                    given_at__gte=now - PRN_LOOKBACK,
+                    given_at__gt=now - PRN_LOOKBACK,
                 )
                 .order_by("given_at", "id"),
                 to_attr="recent_given",
@@ -210,6 +251,12 @@ def offline_bundle_for_cart(*, cart: MedCart, now: dt.datetime) -> dict[str, Any
                 "min_interval_minutes": order.prn_min_interval_minutes,
                 "max_per_24h": order.prn_max_per_24h,
                 "recent_given_at": [_iso(record.given_at) for record in order.recent_given],
+                **_prn_answers(
+                    order=order,
+                    given=[record.given_at for record in order.recent_given],
+                    now=now,
+                    zone=facility.zone,
+                ),
             }
             for order in prn_orders
         ],

@@ -39,7 +39,7 @@ from mar.models import (
     Vital,
 )
 from mar.ndc import ndc_matches
-from mar.prn import PrnLimits, prn_stop
+from mar.prn import PrnLimits, prn_stop, prn_stop_message
 from mar.selectors import UNDO_WINDOW, given_times_around, resident_away_refusal
 from mar.services.chain import chain_seal
 from mar.services.notifications import notifications_settle
@@ -701,18 +701,13 @@ def _check_prn_limits(
     )
     if stop is None:
         return
-    allowed = stop.allowed_at.astimezone(zone)
-    if stop.kind == "interval":
-        raise PrnLimitReached(
-            f"Too soon: a dose was given at {stop.nearest.astimezone(zone):%H:%M}, and this "
-            f"order needs {order.prn_min_interval_minutes} minutes between doses. "
-            f"Allowed again at {allowed:%H:%M}.",
-            allowed_at=stop.allowed_at,
-        )
     raise PrnLimitReached(
-        f"Too many: {stop.count} doses within 24 hours of "
-        f"{administered_at.astimezone(zone):%H:%M}, the most this order allows is "
-        f"{order.prn_max_per_24h}. Allowed again at {allowed:%a %H:%M}.",
+        prn_stop_message(
+            stop=stop,
+            zone=zone,
+            min_interval_minutes=order.prn_min_interval_minutes or 0,
+            max_per_24h=order.prn_max_per_24h,
+        ),
         allowed_at=stop.allowed_at,
     )
 

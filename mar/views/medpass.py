@@ -10,7 +10,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -120,7 +122,56 @@ def _pass_context(request: HttpRequest, resident: Resident, *, just_charted: boo
 @require_GET
 def pass_resident(request: HttpRequest, resident_id) -> HttpResponse:
     resident = selectors.resident_for_user(user=request.user, public_id=resident_id)
-    return render(request, "mar/pass_resident.html", _pass_context(request, resident))
+    context = _pass_context(request, resident)
+    if resident.room and resident.room.cart_id and not context["charting_refusal"]:
+        context["offline_panels"] = _offline_panels(request, resident, context["pass"])
+    return render(request, "mar/pass_resident.html", context)
+
+
+OFFLINE_CHARTABLE = {"due", "late", "upcoming", "missed"}
+
+
+def _offline_panels(request: HttpRequest, resident: Resident, pass_) -> list[dict]:
+    """The chart panels of this page's doses and PRN orders, drawn now by the same partials
+    that answer online, for the page's <template>s: without a connection
+    static/js/offline/panels.js clones them instead of asking the server (so the offline
+    panel cannot drift from the online one). No queries of their own."""
+    nurses = nurses_of_facility(facility_id=resident.facility_id)  # lazy: never rendered
+    base = {"request": request, "user": request.user, "csrf_token": get_token(request)}
+    panels = []
+
+    def panel(key: str, template: str, order: Order, form, extra: dict) -> None:
+        context = _chart_context(request, resident=resident, order=order, form=form)
+        html = render_to_string(f"{template}#panel", base | context | extra | {"offline": True})
+        panels.append({"key": key, "html": html})
+
+    for cards in pass_.groups.values():
+        for card in cards:
+            if card.record or card.state not in OFFLINE_CHARTABLE:
+                continue
+            dose, order = card.dose, card.dose.order
+            for status in (Administration.Status.GIVEN, Administration.Status.REFUSED):
+                giving = status == Administration.Status.GIVEN
+                form = forms.ChartForm(
+                    order=order,
+                    nurses=nurses,
+                    initial={"status": status},
+                    auto_id=f"offline-{dose.public_id}-{status}-%s",
+                )
+                extra = {
+                    "dose": dose,
+                    "not_given_choices": forms.NOT_GIVEN_CHOICES,
+                    "giving": giving,
+                    "panel_id": f"panel-{dose.public_id}",
+                }
+                kind = "given" if giving else "not-given"
+                panel(f"dose-{dose.public_id}-{kind}", "mar/chart_panel.html", order, form, extra)
+    for card in pass_.prn:
+        order = card.order
+        form = forms.PrnForm(order=order, nurses=nurses, auto_id=f"offline-{order.public_id}-%s")
+        extra = {"giving": True, "panel_id": f"prn-panel-{order.public_id}"}
+        panel(f"prn-{order.public_id}", "mar/prn_panel.html", order, form, extra)
+    return panels
 
 
 def _dose_for_user(request: HttpRequest, dose_id) -> ScheduledDose:
