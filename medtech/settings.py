@@ -261,7 +261,7 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "medtech.storage.StaticStorage"
         if not (DEBUG or EMBEDDED_SERVICES)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

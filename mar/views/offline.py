@@ -2,7 +2,7 @@
 
 Both are served from the site root so the worker's scope can be "/" (a script under
 /static/ could only control /static/). The worker itself is templates/offline/sw.js;
-the page side is static/js/offline.js.
+the page side is static/js/offline/ (main.js and the modules it imports).
 """
 
 from __future__ import annotations
@@ -22,7 +22,16 @@ PRECACHED_STATIC = [
     "css/offline.css",
     "vendor/htmx.min.js",
     "js/tablet.js",
-    "js/offline.js",
+    "vendor/hash-wasm-argon2.umd.min.js",
+    # The offline modules: main.js imports the others (kept under the same hashed names
+    # that medtech.storage.StaticStorage writes into the imports).
+    "js/offline/main.js",
+    "js/offline/state.js",
+    "js/offline/store.js",
+    "js/offline/bar.js",
+    "js/offline/pin.js",
+    "js/offline/panels.js",
+    "js/offline/sync.js",
     "icons/icon-192.png",
 ]
 
