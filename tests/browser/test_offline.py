@@ -418,3 +418,90 @@ def test_offline_prn_limits_count_the_tablets_own_queue(tablet, live_server, flo
         "Knee pain 6/10",
         floor.rosa,
     )
+
+
+@pytest.mark.parametrize("viewport", list(TABLET_VIEWPORTS))
+def test_offline_a_prn_before_the_bundles_allowed_at_is_refused_in_the_words_of_online(
+    browser, live_server, floor, viewport
+):
+    """Another tablet gives the PRN after this page was drawn; the tablet learns it only from
+    its bundle (refreshed every few minutes), then loses the Wi-Fi: the offline panel, the
+    online one cloned, refuses with the server's own refusal."""
+    context = new_context(
+        browser,
+        viewport=TABLET_VIEWPORTS[viewport],
+        device_scale_factor=1,
+        has_touch=True,
+        timezone_id="America/Chicago",
+        service_workers="allow",
+    )
+    context.set_default_timeout(15_000)
+    ada = floor.residents["Ada Nguyen"]
+    acetaminophen = OrderFactory(
+        resident=ada,
+        medication=MedicationFactory(generic_name="acetaminophen", strength="325 mg"),
+        frequency=Order.Frequency.PRN,
+        administration_times=[],
+        prn_min_interval_minutes=240,
+        prn_max_per_24h=4,
+        indication="pain or fever",
+    )
+    StockItemFactory(
+        cart=floor.cart,
+        resident=ada,
+        medication=acetaminophen.medication,
+        order=acetaminophen,
+        quantity_on_hand=Decimal("30"),
+    )
+    page = context.new_page()
+    sign_in(page, live_server.url, floor.rosa)
+    page.goto(live_server.url + floor.resident_page("Ada Nguyen"))
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    expect(bar(page)).to_contain_text("Ready for offline")
+    prn_card = page.locator(".dose-card", has_text="acetaminophen")
+    dose_card = page.locator(".dose-card", has_text="furosemide")
+    # The online panels, to set beside the offline ones.
+    prn_card.get_by_role("link", name="Give PRN").tap()
+    expect(prn_card.locator(".chart-panel")).to_be_visible()
+    dose_card.get_by_role("link", name="Given", exact=True).tap()
+    expect(dose_card.locator(".chart-panel")).to_be_visible()
+    shot(page, "panels-online")
+    page.reload()
+    expect(bar(page)).to_contain_text("Ready for offline")
+
+    # Lee gives Ada acetaminophen from another tablet; this page still offers it.
+    charting.administration_record(
+        user=floor.other_tablet_user,
+        idempotency_key="other-tablet-prn",
+        status="given",
+        administered_at=clock.now(),
+        now=clock.now(),
+        order=acetaminophen,
+        prn_reason="Headache",
+    )
+    with pytest.raises(charting.PrnLimitReached) as online:
+        charting.administration_record(
+            user=floor.rosa,
+            idempotency_key="rosa-online-prn",
+            status="given",
+            administered_at=clock.now(),
+            now=clock.now(),
+            order=acetaminophen,
+            prn_reason="Knee pain",
+        )
+    with page.expect_response(lambda response: "/api/v1/offline/carts/" in response.url):
+        page.clock.fast_forward("03:05")  # the bundle's refresh
+    go_offline(context)
+    prn_card.get_by_role("link", name="Give PRN").tap()
+    panel = prn_card.locator(".offline-panel")
+    panel.get_by_label("What is it for now").fill("Knee pain 6/10")
+    panel.get_by_role("button", name="Confirm", exact=True).tap()
+    dose_card.get_by_role("link", name="Given", exact=True).tap()
+
+    expect(panel.get_by_role("alert")).to_have_text(str(online.value))
+    expect(dose_card.locator(".offline-panel")).to_contain_text("Offline: kept on this tablet")
+    expect(bar(page)).to_contain_text("Offline - 0 waiting")
+    assert small_touch_targets(page) == []
+    assert horizontal_overflow(page) == 0
+    shot(page, "panels-offline")
+    context.close()
