@@ -1,7 +1,7 @@
 """The offline bundle of a med cart: what its tablet needs to keep charting without Wi-Fi.
 
 Read by ``GET /api/v1/offline/carts/{id}/`` (api/offline.py) on every pass page load
-and every few minutes; static/js/offline.js keeps the last one in IndexedDB. A fixed
+and every few minutes; static/js/offline/ keeps the last one in IndexedDB. A fixed
 number of queries whatever the number of residents or doses.
 """
 

@@ -140,7 +140,7 @@ class PinOffline:
 def pin_offline_derive(
     *, pin: str, salt: str, iterations: int = 0, memory_kib: int = 0
 ) -> PinOffline:
-    """What the tablet derives from a PIN too (static/js/offline.js, hash-wasm's Argon2id):
+    """What the tablet derives from a PIN too (static/js/offline/pin.js, hash-wasm's Argon2id):
     T = Argon2id(pin, salt, iterations, memory, 1 lane, 32 bytes); verifier =
     SHA-256("verify:" + T); key = SHA-256("sign:" + T). Neither can be computed from the
     other without the PIN."""

@@ -1,6 +1,6 @@
 """Doses charted offline on a cart's tablet, arriving when the Wi-Fi is back.
 
-The tablet (static/js/offline.js) queues each dose with its idempotency key, who charted
+The tablet (static/js/offline/) queues each dose with its idempotency key, who charted
 it and when, and sends the queue in order through ``POST /api/v1/administrations/``
 with three headers:
 

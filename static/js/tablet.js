@@ -21,7 +21,7 @@
  * Events for other scripts, on document: "tablet:locked", "tablet:unlocked",
  * "tablet:switching" (before the reload for another person), and, cancelable,
  * "tablet:unlock-offline" when the unlock request could not reach the server (detail:
- * form, unlocked(), say(text, kind)); offline.js checks the PIN on the tablet then.
+ * form, unlocked(), say(text, kind)); offline/pin.js checks the PIN on the tablet then.
  */
 (function () {
   "use strict";
@@ -298,7 +298,7 @@
       })
       .catch(function () {
         submit.disabled = false;
-        // No connection: static/js/offline.js may check the PIN on the tablet instead.
+        // No connection: static/js/offline/pin.js may check the PIN on the tablet instead.
         var offline = new CustomEvent("tablet:unlock-offline", {
           cancelable: true,
           detail: {

@@ -4,11 +4,13 @@
  *
  * - Static files (CSS, JS, icons): from the cache first (precached at install).
  * - Med pass pages (/pass/...) and residents' photos (/media/...): from the network
- *   first; each answer is kept, and the kept copy is served when the network fails. static/js/offline.js asks for the cart's
- *   pages to be kept ahead of time ("precache" message) after each bundle refresh.
+ *   first; each answer is kept, and the kept copy is served when the network fails.
+ *   static/js/offline/sync.js asks for the cart's pages to be kept ahead of time
+ *   ("precache" message) after each bundle refresh. The pages carry their chart panels
+ *   in <template>s, which the offline panels are cloned from.
  * - Everything else (the API, POSTs, other pages) is not touched: it goes to the network
  *   as if there were no service worker, so offline it fails and the page's queue takes
- *   the dose (static/js/offline.js).
+ *   the dose (static/js/offline/panels.js).
  *
  * A signed-out tablet drops the kept pages ("clear" message) so no resident's page
  * stays on it.

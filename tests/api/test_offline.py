@@ -69,7 +69,7 @@ def offline_body(dose, **fields) -> bytes:
 
 
 def signature(*, key: str, user, body: bytes, pin: str) -> str:
-    """What static/js/offline.js computes after the PIN was checked on the tablet."""
+    """What static/js/offline/pin.js computes after the PIN was checked on the tablet."""
     derived = staff_services.pin_offline_derive(
         pin=pin,
         salt=user.pin_offline_salt,

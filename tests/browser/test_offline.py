@@ -134,17 +134,22 @@ def floor(db, settings) -> Floor:
     return Floor()
 
 
-@pytest.fixture
-def tablet(browser) -> Iterator[BrowserContext]:
+def tablet_context(browser, viewport: str = "landscape") -> BrowserContext:
     context = new_context(
         browser,
-        viewport=TABLET_VIEWPORTS["landscape"],
+        viewport=TABLET_VIEWPORTS[viewport],
         device_scale_factor=1,
         has_touch=True,
         timezone_id="America/Chicago",
         service_workers="allow",
     )
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture
+def tablet(browser) -> Iterator[BrowserContext]:
+    context = tablet_context(browser)
     yield context
     context.close()
 
@@ -364,7 +369,8 @@ def test_a_med_pass_charted_offline_is_recorded_once_when_the_wifi_returns(
         assert not conflicts.exists()
 
 
-def test_offline_prn_limits_count_the_tablets_own_queue(tablet, live_server, floor):
+def acetaminophen_for_ada(floor: Floor) -> Order:
+    """A PRN order, at least 4 hours apart and at most 4 in 24 hours, stocked on the cart."""
     ada = floor.residents["Ada Nguyen"]
     acetaminophen = OrderFactory(
         resident=ada,
@@ -382,11 +388,20 @@ def test_offline_prn_limits_count_the_tablets_own_queue(tablet, live_server, flo
         order=acetaminophen,
         quantity_on_hand=Decimal("30"),
     )
-    page = tablet.new_page()
+    return acetaminophen
+
+
+def open_ada_online(page: Page, live_server, floor: Floor) -> None:
     sign_in(page, live_server.url, floor.rosa)
     page.goto(live_server.url + floor.resident_page("Ada Nguyen"))
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
     expect(bar(page)).to_contain_text("Ready for offline")
+
+
+def test_offline_prn_limits_count_the_tablets_own_queue(tablet, live_server, floor):
+    acetaminophen = acetaminophen_for_ada(floor)
+    page = tablet.new_page()
+    open_ada_online(page, live_server, floor)
     wait_until_pages_kept(page, 4)
 
     go_offline(tablet)
@@ -427,37 +442,10 @@ def test_offline_a_prn_before_the_bundles_allowed_at_is_refused_in_the_words_of_
     """Another tablet gives the PRN after this page was drawn; the tablet learns it only from
     its bundle (refreshed every few minutes), then loses the Wi-Fi: the offline panel, the
     online one cloned, refuses with the server's own refusal."""
-    context = new_context(
-        browser,
-        viewport=TABLET_VIEWPORTS[viewport],
-        device_scale_factor=1,
-        has_touch=True,
-        timezone_id="America/Chicago",
-        service_workers="allow",
-    )
-    context.set_default_timeout(15_000)
-    ada = floor.residents["Ada Nguyen"]
-    acetaminophen = OrderFactory(
-        resident=ada,
-        medication=MedicationFactory(generic_name="acetaminophen", strength="325 mg"),
-        frequency=Order.Frequency.PRN,
-        administration_times=[],
-        prn_min_interval_minutes=240,
-        prn_max_per_24h=4,
-        indication="pain or fever",
-    )
-    StockItemFactory(
-        cart=floor.cart,
-        resident=ada,
-        medication=acetaminophen.medication,
-        order=acetaminophen,
-        quantity_on_hand=Decimal("30"),
-    )
+    context = tablet_context(browser, viewport)
+    acetaminophen = acetaminophen_for_ada(floor)
     page = context.new_page()
-    sign_in(page, live_server.url, floor.rosa)
-    page.goto(live_server.url + floor.resident_page("Ada Nguyen"))
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
-    expect(bar(page)).to_contain_text("Ready for offline")
+    open_ada_online(page, live_server, floor)
     prn_card = page.locator(".dose-card", has_text="acetaminophen")
     dose_card = page.locator(".dose-card", has_text="furosemide")
     # The online panels, to set beside the offline ones.

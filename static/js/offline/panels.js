@@ -115,6 +115,10 @@ function clonePanel(key) {
   const form = panel.querySelector("form");
   form.classList.add("offline-panel");
   form.setAttribute("data-offline-form", "");
+  // Drawn for a full page, it has no htmx attributes; if ever it had, they would post.
+  Array.from(form.attributes)
+    .filter((attribute) => attribute.name.startsWith("hx-"))
+    .forEach((attribute) => form.removeAttribute(attribute.name));
   form.querySelector("[data-offline-charter]").textContent = charter().name;
   // Every dose its own key, even two PRN doses charted from the same panel.
   form.querySelector("input[name=idempotency_key]").value = uuid4();
