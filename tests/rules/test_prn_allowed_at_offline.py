@@ -11,10 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.services import cart_assignment_start
-from mar.models import Order
 from mar.services import administrations as charting
-from tests.api.conftest import AT, client_for, prn_order, stocked_order
-from tests.mar.conftest import Community
+from tests.api.conftest import client_for
+from tests.world import AT, Community
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +38,7 @@ def chart_prn(community, order, *, given_at, documented_at, key) -> None:
 
 def test_the_bundle_the_page_and_the_api_say_the_same_allowed_at_for_doses_out_of_order():
     community = Community()
-    acetaminophen = stocked_order(
-        community,
-        frequency=Order.Frequency.PRN,
-        administration_times=[],
-        prn_min_interval_minutes=240,
-        prn_max_per_24h=2,
-        indication="Knee pain",
-    )
+    acetaminophen = community.prn_order(prn_max_per_24h=2)  # and 240 minutes apart
     # 06:30 charted first, then 02:30 entered late: the count (2 in 24 h) holds until
     # 02:30 tomorrow, later than 06:30 + 4 hours.
     chart_prn(
@@ -96,7 +88,7 @@ def test_the_bundle_the_page_and_the_api_say_the_same_allowed_at_for_doses_out_o
 
 def test_a_prn_allowed_now_has_no_allowed_at_or_refusal_in_the_bundle_but_the_words_to_fill():
     community = Community()
-    acetaminophen = prn_order(community)
+    acetaminophen = community.prn_order()
     chart_prn(
         community,
         acetaminophen,
