@@ -134,13 +134,15 @@ def floor(db, settings) -> Floor:
     return Floor()
 
 
-def tablet_context(browser, viewport: str = "landscape") -> BrowserContext:
+def tablet_context(
+    browser, viewport: str = "landscape", zone: str = "America/Chicago"
+) -> BrowserContext:
     context = new_context(
         browser,
         viewport=TABLET_VIEWPORTS[viewport],
         device_scale_factor=1,
         has_touch=True,
-        timezone_id="America/Chicago",
+        timezone_id=zone,
         service_workers="allow",
     )
     context.set_default_timeout(15_000)
@@ -492,4 +494,25 @@ def test_offline_a_prn_before_the_bundles_allowed_at_is_refused_in_the_words_of_
     assert small_touch_targets(page) == []
     assert horizontal_overflow(page) == 0
     shot(page, "panels-offline")
+    context.close()
+
+
+def test_a_time_typed_offline_is_read_on_the_facilitys_clock_not_the_tablets(
+    browser, live_server, floor
+):
+    """A tablet set to London time in a Chicago community: "given at 16:20" means 16:20 in
+    Chicago offline too, as it does online (mar.forms.local_time_to_instant)."""
+    context = tablet_context(browser, zone="Europe/London")
+    page = context.new_page()
+    open_ada_online(page, live_server, floor)
+    given_earlier = clock.now() - dt.timedelta(minutes=40)
+
+    go_offline(context)
+    chart_given_earlier(page, "furosemide", timezone.localtime(given_earlier, floor.facility.zone))
+    go_online(context)
+
+    results = page.get_by_role("region", name="Doses sent after the connection returned")
+    expect(results).to_contain_text("1 recorded")
+    record = Administration.objects.get()
+    assert abs(record.administered_at - given_earlier) < dt.timedelta(minutes=1)
     context.close()

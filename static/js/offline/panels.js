@@ -242,21 +242,72 @@ function showFormError(form, text) {
   box.hidden = false;
 }
 
-/** The moment nearest now that shows this time (mar.forms.local_time_to_instant): "23:50"
- * typed just after midnight is yesterday's; a time a few hours ahead stays in the future
- * and the server refuses it as such. */
+// A typed time is read on the facility's clock (as the server reads it), or the tablet's
+// own when the bundle does not say.
+function zoneParts(at, zone) {
+  const parts = {};
+  new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+  })
+    .formatToParts(new Date(at))
+    .forEach((part) => {
+      parts[part.type] = parseInt(part.value, 10);
+    });
+  return parts;
+}
+
+function zoneOffset(at, zone) {
+  const p = zoneParts(at, zone);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(at / 1000) * 1000;
+}
+
+/** The instant the facility's wall clock shows day + hours:minutes, as Python's zoneinfo
+ * reads it: a time shown twice (fall back) is the first; a time the clocks skip (spring
+ * forward) is read with the offset before the change, so it moves on by the hour skipped. */
+function wallClock(year, month, day, hours, minutes, zone) {
+  const wall = Date.UTC(year, month - 1, day, hours, minutes);
+  const early = wall - zoneOffset(wall - 12 * 3600 * 1000, zone); // the offset before
+  const late = wall - zoneOffset(wall + 12 * 3600 * 1000, zone); // the offset after
+  const valid = [early, late].filter((at) => {
+    const p = zoneParts(at, zone);
+    return p.hour === hours && p.minute === minutes;
+  });
+  return valid.length ? Math.min(...valid) : early;
+}
+
+function knownZone(zone) {
+  try {
+    zoneParts(Date.now(), zone);
+    return zone;
+  } catch (error) {
+    return undefined; // a zone this browser does not know: the tablet's own
+  }
+}
+
+/** The moment nearest now at which the facility's clock shows this time, as the server
+ * reads a typed time (mar.forms.local_time_to_instant): today's, or yesterday's when
+ * today's is more than 12 hours ahead ("23:50" typed just after midnight); a time a few
+ * hours ahead stays in the future and the server refuses it as such. */
 function givenAt(value) {
   const now = new Date();
   if (!value) {
     return now;
   }
-  const parts = value.split(":");
-  const at = new Date(now.getTime());
-  at.setHours(parseInt(parts[0], 10), parseInt(parts[1], 10), now.getSeconds(), 0);
-  if (at.getTime() - now.getTime() > 12 * 3600 * 1000) {
-    at.setDate(at.getDate() - 1);
+  const [hours, minutes] = value.split(":").map((part) => parseInt(part, 10));
+  const zone = knownZone(state.bundle && state.bundle.facility ? state.bundle.facility.time_zone : undefined);
+  const today = zoneParts(now.getTime(), zone);
+  let at = wallClock(today.year, today.month, today.day, hours, minutes, zone);
+  if (at - now.getTime() > 12 * 3600 * 1000) {
+    at = wallClock(today.year, today.month, today.day - 1, hours, minutes, zone);
   }
-  return at;
+  return new Date(at);
 }
 
 function labelFor(status) {
