@@ -21,11 +21,9 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from inventory import services as stock
-from inventory.http import status_for_stock_error
-from mar.http import status_for_charting_error
+from api.serializers import AdministrationSummaryOut
 from mar.services import administrations as charting
-from mar.services import orders, reviews
+from medtech.core.errors import DomainError, http_status
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +44,12 @@ class IdempotencyKeyMissing(drf.ValidationError):
 
 def existing_summary(record) -> dict[str, Any]:
     """What a tablet shows when someone else charted the dose first."""
-    from api.serializers import AdministrationSummaryOut
-
     return AdministrationSummaryOut(record).data
 
 
-def _charting_problem(error: charting.ChartingError) -> tuple[int, dict]:
+def _domain_body(error: DomainError) -> dict[str, Any]:
     body: dict[str, Any] = {"detail": str(error)}
-    if isinstance(error, charting.ChartingInvalid) and error.field:
+    if error.field:
         body["field"] = error.field
     if isinstance(error, charting.DoseAlreadyCharted):
         body["existing"] = existing_summary(error.existing)
@@ -61,7 +57,7 @@ def _charting_problem(error: charting.ChartingError) -> tuple[int, dict]:
         body["allowed_at"] = error.allowed_at.isoformat().replace("+00:00", "Z")
     if isinstance(error, charting.HoldParameterMet):
         body["reasons"] = error.reasons
-    return status_for_charting_error(error), body
+    return body
 
 
 def _constraint_name(error: Exception) -> str:
@@ -76,25 +72,8 @@ def _constraint_name(error: Exception) -> str:
 
 
 def _domain_problem(error: Exception) -> tuple[int, dict] | None:
-    if isinstance(error, charting.ChartingError):
-        return _charting_problem(error)
-    if isinstance(error, orders.OrderError):
-        code = {orders.OrderNotPermitted: 403, orders.OrderWrongState: 409}.get(type(error), 400)
-        body = {"detail": str(error)}
-        if error.field:
-            body["field"] = error.field
-        return code, body
-    if isinstance(error, reviews.ReviewError):
-        code = {reviews.ReviewNotPermitted: 403, reviews.AlreadyReviewed: 409}.get(type(error), 400)
-        body = {"detail": str(error)}
-        if isinstance(error, reviews.ReviewInvalid) and error.field:
-            body["field"] = error.field
-        return code, body
-    if isinstance(error, stock.StockError):
-        body = {"detail": str(error)}
-        if field := getattr(error, "field", None):
-            body["field"] = field
-        return status_for_stock_error(error), body
+    if isinstance(error, DomainError):
+        return http_status(error), _domain_body(error)
     if isinstance(error, IntegrityError):
         # The services check what they can first; the database's own refusal is the backstop.
         # The constraint's name only: PostgreSQL's message quotes the failing row (PHI).

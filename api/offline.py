@@ -21,9 +21,9 @@ from rest_framework.response import Response
 
 from api import selectors
 from api import serializers as s
+from api.base import ApiView, chart_arguments, errors, record_out
 from api.exceptions import ReferenceNotFound, api_exception_handler
 from api.offline_schema import OfflineBundleOut
-from api.views import ApiView, chart_arguments, errors, record_out
 from inventory.selectors import cart_for_user
 from mar import selectors_offline
 from mar.models import Order

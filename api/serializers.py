@@ -28,7 +28,8 @@ from mar.models import (
     Vital,
 )
 from mar.selectors import DoseState
-from mar.services.administrations import AMENDABLE_FIELDS, COMPARATORS, VITAL_RANGES
+from mar.services.administrations import AMENDABLE_FIELDS
+from mar.services.charting_rules import COMPARATORS, VITAL_RANGES
 from residents.models import Resident
 
 DOSE_STATES = [(state.value, state.value.replace("_", " ").capitalize()) for state in DoseState]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 from django.contrib.auth import authenticate
 from django.http import FileResponse, HttpRequest, JsonResponse
@@ -20,103 +19,36 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api import openapi, selectors
+from api import offline, openapi, selectors
 from api import serializers as s
+from api.base import (
+    ERRORS,
+    ApiView,
+    chart_arguments,
+    dose_or_prn_order,
+    errors,
+    parse,
+    record_out,
+    require_role,
+)
 from api.exceptions import IdempotencyKeyMissing, ReferenceNotFound
-from api.pagination import Pagination
-from api.parsers import SafeJSONParser
 from inventory import services as stock
 from mar.models import Administration, Amendment, Medication
 from mar.services import administrations as charting
 from mar.services import orders as order_services
 from mar.services import reviews
 from medtech import security
-from medtech.core import permissions
-from medtech.core.audit import audit_read
 from medtech.core.permissions import Area
 from printing import services as printing
 from printing.selectors import Month, can_print_records
 from staff import tokens
 from staff.models import User
-
-NOT_FOUND = OpenApiResponse(s.ErrorOut, description="Not found in your communities.")
-ERRORS = {
-    400: OpenApiResponse(s.ErrorOut, description="Bad input; `field` names the field."),
-    401: OpenApiResponse(s.ErrorOut, description="No or wrong credentials."),
-    403: OpenApiResponse(s.ErrorOut, description="Your role may not do this."),
-    404: NOT_FOUND,
-    409: OpenApiResponse(s.ErrorOut, description="Conflicts with the record's state."),
-    422: OpenApiResponse(s.ErrorOut, description="Refused by a rule of the domain."),
-}
-
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: ERRORS[code] for code in codes}
-
-
-def _parse(serializer_class, data, **kwargs) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-# JSON in, JSON out; never cached (the answers hold health information). (A comment, not
-# a docstring: drf-spectacular would print a docstring on every operation.)
-class ApiView(GenericAPIView):
-    parser_classes = [SafeJSONParser]
-    renderer_classes = [JSONRenderer]
-    pagination_class = Pagination
-    metadata_class = None  # the schema at /api/schema/ describes everything
-
-    def options(self, request: Request, *args, **kwargs) -> Response:
-        """204 with ``Allow`` (added by DRF): the methods this path takes."""
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if not response.has_header("Cache-Control"):
-            response["Cache-Control"] = "no-store"
-        return response
-
-    def query(self, serializer_class) -> dict[str, Any]:
-        # A plain dict, not the QueryDict: DRF reads "?to=" from a QueryDict as if it were
-        # not there (an HTML form's blank field); here it is a value, and a wrong one.
-        return _parse(serializer_class, self.request.query_params.dict())
-
-    def body(self, serializer_class) -> dict[str, Any]:
-        return _parse(serializer_class, self.request.data)
-
-    def page(self, queryset, serializer_class, *, one_resident: bool = False) -> Response:
-        """``one_resident``: the list is filtered to one resident, so a page with rows is a
-        read of that resident's record (the rows carry their resident)."""
-        rows = self.paginate_queryset(queryset)
-        if one_resident and rows:
-            self.audit_read(rows[0].resident)
-        return self.get_paginated_response(serializer_class(rows, many=True).data)
-
-    def audit_read(self, resident) -> None:
-        """One audit row per request that shows a resident's record."""
-        match = self.request.resolver_match
-        audit_read(
-            actor=self.request.user,
-            resident=resident,
-            view=match.view_name if match else self.request.path,
-            request=self.request,
-            now=timezone.now(),
-        )
-
-
-def require_role(user: User, area: permissions.Area, message: str) -> None:
-    """403 with ``message`` unless the permission matrix lets the user's role into ``area``."""
-    permissions.require(user, area, error=exceptions.PermissionDenied, message=message)
-
 
 # --- Authentication ------------------------------------------------------------------------
 
@@ -348,10 +280,10 @@ def _order_action(request: Request, id: uuid.UUID, action: str) -> Response:
     require_role(request.user, Area.ORDER_ENTER, f"Only a nurse can {what} an order.")
     now = timezone.now()
     if action == "verify":
-        answers = _parse(s.VerifyIn, request.data)
+        answers = parse(s.VerifyIn, request.data)
         order_services.order_verify(order=order, verified_by=request.user, now=now, **answers)
     elif action == "allergy_review":
-        data = _parse(s.AllergyReviewIn, request.data)
+        data = parse(s.AllergyReviewIn, request.data)
         order_services.order_allergy_review(
             order=order,
             by=request.user,
@@ -363,7 +295,7 @@ def _order_action(request: Request, id: uuid.UUID, action: str) -> Response:
     elif action == "resume":
         order_services.order_resume(order=order, by=request.user, now=now)
     else:
-        reason = _parse(s.ReasonIn, request.data)["reason"]
+        reason = parse(s.ReasonIn, request.data)["reason"]
         change = {
             "hold": order_services.order_hold,
             "discontinue": order_services.order_discontinue,
@@ -474,61 +406,6 @@ def _idempotency_key(request: Request) -> str:
     return key.strip()
 
 
-def record_out(request: Request, result: charting.ChartResult) -> dict:
-    if result.created:  # everything it shows was loaded by the service
-        return s.AdministrationOut(result.administration, context={"is_new": True}).data
-    public_id = result.administration.public_id
-    return s.AdministrationOut(
-        selectors.administration_for_user(user=request.user, public_id=public_id)
-    ).data
-
-
-def dose_or_prn_order(*, user, data: dict[str, Any]) -> tuple[Any, Any]:
-    """The scheduled dose or the PRN order a body names, in the caller's communities."""
-    if data["scheduled_dose"]:
-        dose = selectors.dose_for_charting(user=user, public_id=data["scheduled_dose"])
-        if dose is None:
-            raise ReferenceNotFound(field="scheduled_dose", what="scheduled dose")
-        return dose, None
-    order = selectors.prn_order_for_charting(user=user, public_id=data["order"])
-    if order is None:
-        raise ReferenceNotFound(field="order", what="order")
-    return None, order
-
-
-def chart_arguments(*, user, data: dict[str, Any]) -> dict[str, Any]:
-    """What a chart body (online or from the offline queue) gives the charting service
-    besides the dose or order, the key and the time: the people it names, resolved in the
-    caller's communities, and the claims the service checks against the record."""
-    people = {}
-    for field, what in (("witness", "colleague"), ("override_by", "nurse")):
-        people[field] = None
-        if data[field]:
-            people[field] = selectors.colleague_for_user(user=user, public_id=data[field])
-            if people[field] is None:
-                raise ReferenceNotFound(field=field, what=what)
-    return {
-        "status": data["status"],
-        "administered_at": data["administered_at"],
-        "reason": data["reason"],
-        "note": data["note"],
-        "vitals": data["vitals"],
-        "prn_reason": data["prn_reason"],
-        "scanned_code": data["scanned_code"],
-        "scan_skipped": data["scan_skipped"],
-        "override_secret": data["override_secret"],
-        "override_reason": data["override_reason"],
-        "claims": charting.Claims(
-            resident=data["resident"],
-            medication=data["medication"],
-            dose_amount=data["dose_amount"],
-            dose_unit=data["dose_unit"],
-            route=data["route"],
-        ),
-        **people,
-    }
-
-
 class AdministrationListView(ApiView):
     @extend_schema(
         operation_id="administrations_list",
@@ -571,8 +448,6 @@ class AdministrationListView(ApiView):
     )
     def post(self, request: Request) -> Response:
         key = _idempotency_key(request)
-        from api import offline  # imports this module (ApiView)
-
         if offline.is_offline_request(request):  # a dose from a tablet's offline queue
             return offline.administration_post_offline(self, request, idempotency_key=key)
         data = self.body(s.AdministrationIn)

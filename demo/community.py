@@ -26,6 +26,7 @@ from django.db import transaction
 
 from inventory.models import CartAssignment, MedCart, StockItem, StockTransaction
 from mar.models import Medication, Order, Route
+from medtech.core.errors import Conflict
 from residents.models import (
     Allergy,
     Diagnosis,
@@ -54,7 +55,7 @@ EVERY_N_HOURS = Order.Frequency.EVERY_N_HOURS
 PRN = Order.Frequency.PRN
 
 
-class DemoDataConflict(Exception):
+class DemoDataConflict(Conflict):
     """The database holds part of the demo (e.g. its users) but not the demo facility."""
 
 

@@ -52,6 +52,7 @@ from mar.models import Administration, Medication, Notification, Order
 from mar.services.notifications import notifications_create, notifications_settle
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.errors import Conflict, DomainError, Invalid, NotPermitted, Refused
 from medtech.core.permissions import Area
 from medtech.core.scope import is_member
 from residents.models import Facility, Resident, Unit
@@ -68,15 +69,15 @@ MAX_QUANTITY = Decimal("9999999")
 # --- Errors --------------------------------------------------------------------------------
 
 
-class StockError(Exception):
+class StockError(DomainError):
     """A stock movement that cannot be made; the message says why."""
 
 
-class StockUnavailable(StockError):
+class StockUnavailable(Refused, StockError):
     """Not enough on hand (or nothing usable) for what was asked."""
 
 
-class StockInvalid(StockError):
+class StockInvalid(Invalid, StockError):
     """Bad input: the field it concerns is in ``field``."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -84,7 +85,7 @@ class StockInvalid(StockError):
         self.field = field
 
 
-class StockNotPermitted(StockError):
+class StockNotPermitted(NotPermitted, StockError):
     """The person may not do this here (role or community)."""
 
 
@@ -97,7 +98,7 @@ class WitnessRequired(StockInvalid):
         super().__init__(message, field="witness")
 
 
-class SignatureRefused(StockError):
+class SignatureRefused(Invalid, StockError):
     """A witness's or counter's PIN or password did not match (or was missing)."""
 
     def __init__(self, message: str, *, field: str = "witness_secret") -> None:
@@ -105,7 +106,7 @@ class SignatureRefused(StockError):
         self.field = field
 
 
-class CountClosed(StockInvalid):
+class CountClosed(Conflict, StockInvalid):
     """The count is no longer in the state the request needs."""
 
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from inventory import forms, selectors, services
-from inventory.http import status_for_stock_error
 from inventory.models import ControlledCount, StockItem
 from mar.models import Medication, Order
 from medtech.core import permissions
+from medtech.core.errors import http_status
 from medtech.core.permissions import Area
 from medtech.core.scope import scope
 from residents.models import Facility, Resident
@@ -52,7 +52,7 @@ def _facility(request: HttpRequest) -> Facility:
 
 def _refused(request, template: str, context: dict, error: services.StockError) -> HttpResponse:
     context = context | {"error": str(error), "error_field": getattr(error, "field", None)}
-    return render(request, template, context, status=status_for_stock_error(error))
+    return render(request, template, context, status=http_status(error))
 
 
 def _item_page(item: StockItem) -> str:

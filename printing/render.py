@@ -37,6 +37,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from mar.models import Administration
+from medtech.core.errors import Refused
 from printing.selectors import (
     AMENDED_MARK,
     LATE_MARK,
@@ -65,7 +66,7 @@ ALLOWED_DATA_TYPES = ("image/png", "image/jpeg")
 PHOTO_SIZE = (240, 300)
 
 
-class PrintResourceRefused(ValueError):
+class PrintResourceRefused(Refused, ValueError):
     """The renderer asked for something other than a static file of the project."""
 
 

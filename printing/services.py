@@ -35,6 +35,7 @@ from django.db.models import Exists, OuterRef, Q
 from inventory.models import MedCart
 from mar.models import PrintJob, PrintJobPart
 from medtech.celery import app, enqueue
+from medtech.core.errors import Invalid, NotPermitted
 from printing import render
 from printing.selectors import (
     DOWNTIME_SPAN,
@@ -66,11 +67,11 @@ KEEP_SHEETS = dt.timedelta(days=7)
 GIVE_UP_AFTER = dt.timedelta(minutes=30)
 
 
-class PrintError(Exception):
+class PrintError(Invalid):
     """A document cannot be printed; the message says why."""
 
 
-class PrintNotPermitted(PrintError):
+class PrintNotPermitted(NotPermitted, PrintError):
     pass
 
 

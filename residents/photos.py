@@ -15,6 +15,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from medtech.core.errors import Invalid
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 800
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -22,7 +24,7 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000
 
 
-class PhotoRejected(ValueError):
+class PhotoRejected(Invalid):
     """The upload is not a photo we keep; the message says what to do instead."""
 
 

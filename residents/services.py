@@ -26,6 +26,7 @@ from django.http import HttpRequest
 
 from medtech.core import permissions
 from medtech.core.audit import audit_write, changed, snapshot
+from medtech.core.errors import Conflict, DomainError, Invalid, NotPermitted
 from medtech.core.scope import is_member
 from residents.models import (
     Allergy,
@@ -40,24 +41,20 @@ from residents.models import (
 from staff.models import User
 
 
-class ResidentError(Exception):
+class ResidentError(DomainError):
     """A change that cannot be made; the message says why and what to do instead.
     ``field`` names the form field at fault, when there is one."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
-
-class ResidentNotPermitted(ResidentError):
+class ResidentNotPermitted(NotPermitted, ResidentError):
     pass
 
 
-class ResidentInvalid(ResidentError):
+class ResidentInvalid(Invalid, ResidentError):
     pass
 
 
-class ResidentWrongState(ResidentError):
+class ResidentWrongState(Conflict, ResidentError):
     pass
 
 

@@ -30,12 +30,6 @@ from residents import forms, selectors, services
 from residents.models import Facility, Resident, Room
 from residents.photos import PhotoRejected, photo_reencode
 
-ERROR_STATUS = {services.ResidentNotPermitted: 403}
-
-
-def _status(error: services.ResidentError) -> int:
-    return ERROR_STATUS.get(type(error), 400)
-
 
 def _uuid(value: str | None) -> uuid.UUID | None:
     try:

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.errors import DomainError, Invalid, NotPermitted
 from medtech.core.scope import facility_ids_of
 from residents.models import Facility
 from staff.models import Certification, FacilityMembership, User, is_generic_username
@@ -39,20 +40,16 @@ DOCUMENT_SIGNATURES = {
 USER_AUDIT_FIELDS = ("username", "first_name", "last_name", "email", "role", "initials", "title")
 
 
-class StaffError(Exception):
+class StaffError(DomainError):
     """A change about a person that cannot be made; the message says what to do.
     ``field`` names the form field at fault, when there is one."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
-
-class StaffNotPermitted(StaffError):
+class StaffNotPermitted(NotPermitted, StaffError):
     pass
 
 
-class StaffInvalid(StaffError):
+class StaffInvalid(Invalid, StaffError):
     pass
 
 

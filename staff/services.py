@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from medtech import security
 from medtech.core.audit import audit_write
+from medtech.core.errors import Invalid
 from staff.models import User
 from staff.selectors import user_signing_refusal
 
@@ -49,7 +50,7 @@ TABLET_MAX_USERS = 8
 _TABLET_SALT = "staff.tablet_users"
 
 
-class PinError(Exception):
+class PinError(Invalid):
     """A PIN could not be set or used. The message says what the person can do about it."""
 
 
@@ -78,6 +79,8 @@ class PinIncorrect(PinError):
 
 
 class PinLockedOut(PinError):
+    status = 429  # too many wrong PINs: try again after ``locked_until``
+
     def __init__(self, message: str, *, locked_until: dt.datetime) -> None:
         super().__init__(message)
         self.locked_until = locked_until

@@ -38,6 +38,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from medtech.core.errors import http_status
 from medtech.middleware import session_start
 from medtech.security import paused_message
 from staff import selectors, services
@@ -202,8 +203,7 @@ def unlock(request: HttpRequest) -> HttpResponseBase:
             request=request, user=person, pin=form.cleaned_data["pin"], now=now
         )
     except services.PinError as error:
-        status = 429 if isinstance(error, services.PinLockedOut) else 400
-        return refuse(_ERROR_CODES.get(type(error), "pin_refused"), str(error), status)
+        return refuse(_ERROR_CODES.get(type(error), "pin_refused"), str(error), http_status(error))
 
     if request.user.is_authenticated and request.user.pk == person.pk:
         services.session_unlock(session=request.session)

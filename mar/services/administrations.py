@@ -40,9 +40,31 @@ from mar.models import (
 )
 from mar.ndc import ndc_matches
 from mar.prn import PrnLimits, prn_stop, prn_stop_message
-from mar.selectors import UNDO_WINDOW, given_times_around, resident_away_refusal
+from mar.selectors import UNDO_WINDOW, dose_neighbours, given_times_around, resident_away_refusal
 from mar.services.chain import chain_seal
-from mar.services.notifications import notifications_settle
+from mar.services.charting_rules import (  # noqa: F401 (the charting errors live on here too)
+    CLOCK_SKEW,
+    COMPARATORS,
+    VITAL_RANGES,
+    ChartingError,
+    ChartingInvalid,
+    ChartingMismatch,
+    ChartingNotPermitted,
+    DoseAlreadyCharted,
+    HoldParameterMet,
+    IdempotencyKeyReused,
+    NoStock,
+    OrderNotChartable,
+    OverridableStop,
+    PrnLimitReached,
+    ScanMismatch,
+    TooClose,
+    TooEarly,
+    hold_parameter_reasons,
+    initials_dotted,
+)
+from mar.services.followups import followup_open
+from mar.services.notifications import notifications_create, notifications_settle
 from mar.services.orders import order_allergy_refusal
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
@@ -54,107 +76,10 @@ from staff.services import PinError, user_signature_verify
 
 LATE_ENTRY_AFTER = dt.timedelta(minutes=30)
 DOCUMENT_BACK_AT_MOST = dt.timedelta(hours=24)
-CLOCK_SKEW = dt.timedelta(minutes=5)
 # A nurse's override granted from another device waits this long for the dose to be charted.
 OVERRIDE_VALID_FOR = dt.timedelta(hours=1)
 # An override's reason says why in words: more than a dot or a "ok".
 OVERRIDE_REASON_MIN_LENGTH = 8
-
-VITAL_RANGES: dict[str, tuple[Decimal, Decimal]] = {
-    Vital.SYSTOLIC: (Decimal(40), Decimal(300)),
-    Vital.DIASTOLIC: (Decimal(20), Decimal(200)),
-    Vital.PULSE: (Decimal(20), Decimal(250)),
-    Vital.TEMPERATURE: (Decimal(90), Decimal(110)),
-    Vital.RESPIRATIONS: (Decimal(4), Decimal(60)),
-    Vital.SPO2: (Decimal(50), Decimal(100)),
-    Vital.BLOOD_GLUCOSE: (Decimal(10), Decimal(800)),
-    Vital.PAIN: (Decimal(0), Decimal(10)),
-    Vital.WEIGHT: (Decimal(40), Decimal(700)),
-}
-COMPARATORS = {
-    "<": lambda value, limit: value < limit,
-    "<=": lambda value, limit: value <= limit,
-    ">": lambda value, limit: value > limit,
-    ">=": lambda value, limit: value >= limit,
-}
-
-
-class ChartingError(Exception):
-    """Charting refused; the message tells the person what happened and what to do."""
-
-
-class ChartingNotPermitted(ChartingError):
-    pass
-
-
-class ChartingInvalid(ChartingError):
-    """Bad input: the field it concerns is in ``field``."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class OrderNotChartable(ChartingError):
-    pass
-
-
-class DoseAlreadyCharted(ChartingError):
-    def __init__(self, existing: Administration) -> None:
-        by = existing.administered_by
-        local = existing.administered_at.astimezone(existing.resident.facility.zone)
-        super().__init__(
-            f"Already charted by {_dotted(by.initials)} at {local:%H:%M} "
-            f"({existing.get_status_display().lower()})."
-        )
-        self.existing = existing
-
-
-class IdempotencyKeyReused(ChartingError):
-    """The same key was sent before with a different request."""
-
-
-class ChartingMismatch(ChartingError):
-    """What the request says about the dose differs from the record: the resident, the
-    medication, the dose or the route. Refused (422), never silently ignored."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class OverridableStop(ChartingError):
-    """A rule that a nurse may override with a reason for this one dose."""
-
-
-class TooEarly(OverridableStop):
-    pass
-
-
-class TooClose(OverridableStop):
-    """Too close to another dose of the same scheduled order, or in another dose's slot."""
-
-
-class PrnLimitReached(ChartingError):
-    def __init__(self, message: str, *, allowed_at: dt.datetime) -> None:
-        super().__init__(message)
-        self.allowed_at = allowed_at
-
-
-class HoldParameterMet(OverridableStop):
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__(
-            "; ".join(reasons) + ". Chart the dose as held, or ask a nurse to override."
-        )
-        self.reasons = reasons
-
-
-class NoStock(ChartingError):
-    pass
-
-
-class ScanMismatch(ChartingError):
-    pass
 
 
 def scan_matches(*, order: Order, code: str) -> bool:
@@ -183,10 +108,6 @@ class Claims:
 class ChartResult:
     administration: Administration
     created: bool
-
-
-def _dotted(initials: str) -> str:
-    return "".join(f"{letter}." for letter in initials if letter.isalpha())
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:
@@ -226,20 +147,6 @@ def _clean_vitals(raw: dict[str, Any] | None) -> dict[str, str]:
             field="vitals",
         )
     return vitals
-
-
-def hold_parameter_reasons(*, order: Order, vitals: dict[str, str]) -> list[str]:
-    """Which of the order's hold parameters the vitals meet, as people say them."""
-    reasons = []
-    for rule in order.hold_parameters or []:
-        name, comparator, limit = rule.get("vital"), rule.get("comparator"), rule.get("limit")
-        if name in vitals and comparator in COMPARATORS:
-            value, bound = Decimal(vitals[name]), Decimal(str(limit))
-            if COMPARATORS[comparator](value, bound):
-                reasons.append(
-                    f"{name.replace('_', ' ')} {vitals[name]} {comparator} {limit}: hold"
-                )
-    return reasons
 
 
 def _lock_order(order_id: int) -> Order:
@@ -516,10 +423,7 @@ def _record(
             status=ScheduledDose.Status.CHARTED, status_changed_at=now
         )
         notifications_settle(subject_keys=[f"dose:{dose.pk}"], now=now)
-    # A refusal or a held dose opens the nurse's follow-up (imported here: the follow-ups
-    # module builds on the reviews, which build on this one).
-    from mar.services.followups import followup_open
-
+    # A refusal or a held dose opens the nurse's follow-up.
     followup_open(administration=administration, now=now)
     return ChartResult(administration=administration, created=True)
 
@@ -751,8 +655,6 @@ def dose_spacing_stop(*, dose: ScheduledDose, administered_at: dt.datetime) -> T
     """A scheduled dose given where it could be taken for its neighbour: inside the next
     (or previous) dose's window and outside its own, or closer to a neighbour's given
     time than half the time the schedule puts between the two doses."""
-    from mar.selectors import dose_neighbours
-
     zone = dose.resident.facility.zone
     for neighbour in dose_neighbours(dose=dose):
         gap = abs(neighbour.scheduled_at - dose.scheduled_at)
@@ -937,8 +839,6 @@ def dose_override_request(
 ) -> int:
     """A med tech asks the community's nurses for an override: each gets a notification
     that opens the dose on their own device. Returns how many nurses were asked."""
-    from mar.services.notifications import notifications_create
-
     order = scheduled_dose.order if scheduled_dose is not None else order
     resident = order.resident
     facility = resident.facility
@@ -1068,9 +968,8 @@ def administration_record_effectiveness(
         existing = EffectivenessCheck.objects.select_related("recorded_by").get(
             administration=administration
         )
-        raise ChartingInvalid(
-            f"The follow-up was already charted by {_dotted(existing.recorded_by.initials)}."
-        ) from None
+        by = initials_dotted(existing.recorded_by.initials)
+        raise ChartingInvalid(f"The follow-up was already charted by {by}.") from None
 
 
 # Corrections other than "entered in error": each one an Amendment row that keeps the old

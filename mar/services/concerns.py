@@ -9,7 +9,7 @@ import datetime as dt
 from django.db import transaction
 
 from mar.models import Administration, Notification
-from mar.services.administrations import CLOCK_SKEW, ChartingInvalid, ChartingNotPermitted
+from mar.services.charting_rules import CLOCK_SKEW, ChartingInvalid, ChartingNotPermitted
 from mar.services.notifications import notifications_create, notifications_settle
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot

@@ -23,11 +23,12 @@ from mar.models import (
     Notification,
     ScheduledDose,
 )
-from mar.services.administrations import hold_parameter_reasons
+from mar.services.charting_rules import hold_parameter_reasons
 from mar.services.notifications import notifications_create, notifications_settle
 from mar.services.reviews import ReviewError, exception_acknowledge
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.errors import DomainError, Invalid, NotPermitted
 from medtech.core.scope import is_member
 from residents.models import ConcernReport
 from staff.models import User
@@ -38,15 +39,15 @@ FOLLOWUP_STATUSES = (Administration.Status.REFUSED, Administration.Status.HELD)
 BACKFILL_WINDOW = dt.timedelta(days=7)
 
 
-class FollowUpError(Exception):
+class FollowUpError(DomainError):
     """A follow-up change that cannot be made; the message says why."""
 
 
-class FollowUpNotPermitted(FollowUpError):
+class FollowUpNotPermitted(NotPermitted, FollowUpError):
     pass
 
 
-class FollowUpInvalid(FollowUpError):
+class FollowUpInvalid(Invalid, FollowUpError):
     pass
 
 
@@ -254,7 +255,8 @@ def exceptions_acknowledge_many(
     """Acknowledge each subject with the same note (``reviews.exception_acknowledge``), each
     in its own transaction, so one that someone else acknowledged a moment ago does not
     undo the others: it is reported in ``refused``. A refusal or hold acknowledged with
-    the physician notified also closes its follow-up."""
+    the physician notified also closes its follow-up (``exception_acknowledge`` does, for
+    the API alike); ``followups_closed`` counts them."""
     permissions.require(
         user,
         permissions.Area.EXCEPTION_ACK,
@@ -282,27 +284,10 @@ def exceptions_acknowledge_many(
                     family_notified=family_notified,
                     **{argument: subject},
                 )
-                audit_write(
-                    actor=user,
-                    action="exception.acknowledge",
-                    now=now,
-                    target=review,
-                    resident=subject.resident_id,
-                    facility=subject.resident.facility_id,
-                    after=snapshot(
-                        review, fields=["kind", "note", "physician_notified", "family_notified"]
-                    ),
-                )
                 if physician_notified and isinstance(subject, Administration):
-                    closed = FollowUp.objects.filter(
-                        administration=subject, done_at__isnull=True
-                    ).update(
-                        done_at=now,
-                        done_by=user,
-                        done_note=f"Acknowledged: {note.strip()}",
-                        prescriber_notified=True,
-                    )
-                    result.followups_closed += closed
+                    result.followups_closed += FollowUp.objects.filter(
+                        administration=subject, done_at=now, done_by=user
+                    ).count()
         except ReviewError as error:
             result.refused.append((str(subject.public_id), str(error)))
         else:

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from mar.models import Notification
 from medtech.core.audit import audit_write
+from medtech.core.errors import NotFound
 from staff.models import User
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ EMAILED_KINDS = (
 )
 
 
-class NotificationNotFound(Exception):
+class NotificationNotFound(NotFound):
     pass
 
 

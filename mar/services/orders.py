@@ -26,29 +26,26 @@ from mar.services.order_checks import (
 )
 from medtech.core import permissions
 from medtech.core.audit import audit_write, snapshot
+from medtech.core.errors import Conflict, DomainError, Invalid, NotPermitted
 from residents.models import Allergy, Resident
 from staff.models import User
 from staff.selectors import nurses_by_facility
 
 
-class OrderError(Exception):
+class OrderError(DomainError):
     """An order change that cannot be made; the message says why and what to do.
     ``field`` names the input at fault, when there is one."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
-
-class OrderNotPermitted(OrderError):
+class OrderNotPermitted(NotPermitted, OrderError):
     pass
 
 
-class OrderInvalid(OrderError):
+class OrderInvalid(Invalid, OrderError):
     pass
 
 
-class OrderWrongState(OrderError):
+class OrderWrongState(Conflict, OrderError):
     pass
 
 
@@ -688,8 +685,6 @@ def medication_create(
 ) -> Medication:
     """A new catalog entry, entered by a nurse with a new order; an existing identical
     product is returned instead of a duplicate."""
-    from medtech.core.audit import audit_write, snapshot
-
     _require_nurse(user, "add a medication to the catalog for")
     if not (generic_name.strip() and strength.strip()):
         raise OrderInvalid("A new medication needs its generic name and strength.")

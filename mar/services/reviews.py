@@ -10,31 +10,32 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 
-from mar.models import Administration, ExceptionReview, ScheduledDose
+from mar.models import Administration, ExceptionReview, FollowUp, ScheduledDose
 from mar.selectors import DoseState, doses_with_state
 from mar.services.concerns import concern_acknowledge
 from mar.services.notifications import notifications_settle
 from medtech.core import permissions
 from medtech.core.audit import audit_write
+from medtech.core.errors import Conflict, DomainError, Invalid, NotPermitted
 from residents.models import ConcernReport
 from staff.models import User
 
 
-class ReviewError(Exception):
+class ReviewError(DomainError):
     """An acknowledgement that cannot be made; the message says why."""
 
 
-class ReviewNotPermitted(ReviewError):
+class ReviewNotPermitted(NotPermitted, ReviewError):
     pass
 
 
-class ReviewInvalid(ReviewError):
+class ReviewInvalid(Invalid, ReviewError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
 
-class AlreadyReviewed(ReviewError):
+class AlreadyReviewed(Conflict, ReviewError):
     pass
 
 
@@ -80,6 +81,19 @@ def exception_kind_for_administration(*, administration: Administration) -> str 
 
 
 @transaction.atomic
+def _followups_close(
+    *, administration: Administration, user: User, note: str, now: dt.datetime
+) -> int:
+    """A refusal or hold acknowledged with the physician notified closes its follow-up:
+    what the follow-up asks for has been done. Returns how many were closed."""
+    return FollowUp.objects.filter(administration=administration, done_at__isnull=True).update(
+        done_at=now,
+        done_by=user,
+        done_note=f"Acknowledged: {note.strip()}",
+        prescriber_notified=True,
+    )
+
+
 def exception_acknowledge(
     *,
     user: User,
@@ -94,7 +108,9 @@ def exception_acknowledge(
     """A nurse of the resident's community acknowledges one exception, with a note.
 
     Give exactly one subject. Each is acknowledged once: the subject row is locked, and
-    the database keeps one review per subject.
+    the database keeps one review per subject. A refused or held dose acknowledged with the
+    physician notified also closes its open follow-up. The page (one or many at once) and
+    the API both acknowledge through here: one behaviour, one audit row.
     """
     subjects = [s for s in (scheduled_dose, administration, concern) if s is not None]
     if len(subjects) != 1:
@@ -160,6 +176,9 @@ def exception_acknowledge(
             notifications_settle(
                 subject_keys=[f"{_SUBJECT_KEYS[subject_field]}:{subject.pk}"], now=now
             )
+            closed = 0
+            if physician_notified and isinstance(subject, Administration):
+                closed = _followups_close(administration=subject, user=user, note=note, now=now)
             audit_write(
                 actor=user,
                 action="exception.acknowledge",
@@ -171,6 +190,7 @@ def exception_acknowledge(
                     "note": review.note,
                     "physician_notified": physician_notified,
                     "family_notified": family_notified,
+                    "followups_closed": closed,
                 },
                 now=now,
             )

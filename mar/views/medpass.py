@@ -22,12 +22,12 @@ from inventory.models import CartAssignment
 from inventory.selectors import cart_for_user, carts_for_user
 from inventory.services import CartNotPermitted, cart_assignment_end, cart_assignment_start
 from mar import forms, selectors
-from mar.http import status_for_charting_error
 from mar.models import Administration, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services import concerns
 from medtech.core import permissions
 from medtech.core.audit import audit_read
+from medtech.core.errors import http_status
 from medtech.core.permissions import Area
 from medtech.core.scope import scope
 from residents.models import Resident
@@ -218,7 +218,7 @@ def _panel(request: HttpRequest, template: str, context: dict, *, status: int = 
 
 
 def _refused(request, template: str, context: dict, error: charting.ChartingError):
-    status = status_for_charting_error(error)
+    status = http_status(error)
     return _panel(request, template, context | {"error": str(error)}, status=status)
 
 
@@ -390,7 +390,7 @@ def override_ask(request: HttpRequest) -> HttpResponse:
             order=order,
         )
     except charting.ChartingError as error:
-        return _not_done(request, resident, str(error), status=status_for_charting_error(error))
+        return _not_done(request, resident, str(error), status=http_status(error))
     return _after_charting(
         request,
         resident,
@@ -430,7 +430,7 @@ def _override_page(request: HttpRequest, *, resident: Resident, shown: Order, **
             nurse=request.user, reason=form.cleaned_data["reason"], now=timezone.now(), **subject
         )
     except charting.ChartingError as error:
-        status = status_for_charting_error(error)
+        status = http_status(error)
         return render(request, "mar/override.html", context | {"error": str(error)}, status=status)
     messages.success(
         request,
@@ -467,7 +467,7 @@ def record_undo(request: HttpRequest, record_id) -> HttpResponse:
             now=timezone.now(),
         )
     except charting.ChartingError as error:
-        status = status_for_charting_error(error)
+        status = http_status(error)
         return _not_done(request, record.resident, str(error), status=status)
     return _after_charting(
         request, record.resident, f"Marked entered in error: {record.order.medication}."
@@ -491,7 +491,7 @@ def record_effectiveness(request: HttpRequest, record_id) -> HttpResponse:
             now=timezone.now(),
         )
     except charting.ChartingError as error:
-        status = status_for_charting_error(error)
+        status = http_status(error)
         return _not_done(request, record.resident, str(error), status=status)
     return _after_charting(
         request, record.resident, f"Follow-up charted for {record.order.medication}."

@@ -22,6 +22,7 @@ from mar.selectors import facility_pass_times
 from mar.services import order_checks
 from mar.services import orders as order_services
 from medtech.core import permissions
+from medtech.core.errors import http_status
 from nurse import selectors as nurse_selectors
 from residents.models import Resident
 
@@ -165,10 +166,10 @@ def order_new(request: HttpRequest, resident_id) -> HttpResponse:
                     **answers,
                     **fields,
                 )
-    except order_services.OrderNotPermitted as error:
-        return _order_page(request, resident, form, replaces=replaces, status=403, error=str(error))
     except order_services.OrderError as error:
-        return _order_page(request, resident, form, replaces=replaces, status=400, error=str(error))
+        return _order_page(
+            request, resident, form, replaces=replaces, status=http_status(error), error=str(error)
+        )
     if order.status == Order.Status.PENDING_VERIFICATION:
         messages.success(
             request, f"Order entered: {order}. A second nurse must verify it before it is given."
@@ -228,14 +229,6 @@ def order_detail(request: HttpRequest, order_id) -> HttpResponse:
     return _detail(request, order)
 
 
-def _status_for(error: order_services.OrderError) -> int:
-    if isinstance(error, order_services.OrderNotPermitted):
-        return 403
-    if isinstance(error, order_services.OrderWrongState):
-        return 409
-    return 400
-
-
 @login_required
 @require_POST
 def order_verify(request: HttpRequest, order_id) -> HttpResponse:
@@ -260,7 +253,7 @@ def order_verify(request: HttpRequest, order_id) -> HttpResponse:
         )
     except order_services.OrderError as error:
         return _detail(
-            request, order, status=_status_for(error), error=str(error), verify_form=form
+            request, order, status=http_status(error), error=str(error), verify_form=form
         )
     messages.success(request, f"Verified: {order}. It is now on the schedule.")
     return redirect("nurse:order_detail", order_id=order.public_id)
@@ -286,7 +279,7 @@ def order_allergy_review(request: HttpRequest, order_id) -> HttpResponse:
         )
     except order_services.OrderError as error:
         return _detail(
-            request, order, status=_status_for(error), error=str(error), review_form=form
+            request, order, status=http_status(error), error=str(error), review_form=form
         )
     messages.success(request, f"Allergy reviewed: {order} is given again as ordered.")
     return redirect("nurse:order_detail", order_id=order.public_id)
@@ -308,7 +301,7 @@ def _status_change(request: HttpRequest, order_id, action: str) -> HttpResponse:
             order_services.order_discontinue(order=order, by=request.user, reason=reason, now=now)
             done = "Discontinued"
     except order_services.OrderError as error:
-        return _detail(request, order, status=_status_for(error), error=str(error))
+        return _detail(request, order, status=http_status(error), error=str(error))
     messages.success(request, f"{done}: {order}.")
     return redirect("nurse:order_detail", order_id=order.public_id)
 

@@ -19,6 +19,7 @@ from mar.models import Administration, Amendment
 from mar.services import administrations as charting
 from medtech.core import permissions
 from medtech.core.audit import audit_read
+from medtech.core.errors import http_status
 from nurse import selectors as nurse_selectors
 
 READ = permissions.Area.EXCEPTIONS_READ
@@ -132,7 +133,7 @@ def administration_detail(request: HttpRequest, record_id) -> HttpResponse:
                 now=now,
             )
     except charting.ChartingError as error:
-        status = 403 if isinstance(error, charting.ChartingNotPermitted) else 400
+        status = http_status(error)
         fresh = nurse_selectors.administration_with_history(user=request.user, public_id=record_id)
         return _history(request, fresh, form, status=status, error=str(error))
     messages.success(request, "Correction recorded; the original stays in the history.")
