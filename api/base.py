@@ -121,10 +121,12 @@ def dose_or_prn_order(*, user, data: dict[str, Any]) -> tuple[Any, Any]:
     return None, order
 
 
-def chart_arguments(*, user, data: dict[str, Any]) -> dict[str, Any]:
-    """What a chart body (online or from the offline queue) gives the charting service
-    besides the dose or order, the key and the time: the people it names, resolved in the
-    caller's communities, and the claims the service checks against the record."""
+def chart_entry(
+    *, user, data: dict[str, Any], scheduled_dose=None, order=None
+) -> charting.ChartEntry:
+    """The charting request a chart body (online or from the offline queue) describes:
+    the people it names resolved in the caller's communities, and the claims the service
+    checks against the record."""
     people = {}
     for field, what in (("witness", "colleague"), ("override_by", "nurse")):
         people[field] = None
@@ -132,18 +134,20 @@ def chart_arguments(*, user, data: dict[str, Any]) -> dict[str, Any]:
             people[field] = selectors.colleague_for_user(user=user, public_id=data[field])
             if people[field] is None:
                 raise ReferenceNotFound(field=field, what=what)
-    return {
-        "status": data["status"],
-        "administered_at": data["administered_at"],
-        "reason": data["reason"],
-        "note": data["note"],
-        "vitals": data["vitals"],
-        "prn_reason": data["prn_reason"],
-        "scanned_code": data["scanned_code"],
-        "scan_skipped": data["scan_skipped"],
-        "override_secret": data["override_secret"],
-        "override_reason": data["override_reason"],
-        "claims": charting.Claims(
+    return charting.ChartEntry(
+        scheduled_dose=scheduled_dose,
+        order=order,
+        status=data["status"],
+        administered_at=data["administered_at"],
+        reason=data["reason"],
+        note=data["note"],
+        vitals=data["vitals"],
+        prn_reason=data["prn_reason"],
+        scanned_code=data["scanned_code"],
+        scan_skipped=data["scan_skipped"],
+        override_secret=data["override_secret"],
+        override_reason=data["override_reason"],
+        claims=charting.Claims(
             resident=data["resident"],
             medication=data["medication"],
             dose_amount=data["dose_amount"],
@@ -151,4 +155,4 @@ def chart_arguments(*, user, data: dict[str, Any]) -> dict[str, Any]:
             route=data["route"],
         ),
         **people,
-    }
+    )

@@ -53,8 +53,7 @@ from api.exceptions import api_exception_handler
 from api.pagination import MAX_OFFSET
 from mar import schedule
 from mar.models import Administration, Amendment, Medication, Order, Route
-from mar.selectors import pass_times_by_facility
-from mar.services.administrations import administration_current_value
+from mar.selectors import administration_current_value, pass_times_by_facility
 from medtech.core.audit import audit_read
 from medtech.models import AuditEvent
 from residents.models import Resident

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from api import selectors
 from api import serializers as s
-from api.base import ApiView, chart_arguments, errors, record_out
+from api.base import ApiView, chart_entry, errors, record_out
 from api.exceptions import ReferenceNotFound, api_exception_handler
 from api.offline_schema import OfflineBundleOut
 from inventory.selectors import cart_for_user
@@ -101,10 +101,8 @@ def administration_post_offline(
             session_user=user,
             claim=claim,
             now=timezone.now(),
-            scheduled_dose=dose,
-            order=order,
+            entry=chart_entry(user=user, data=data, scheduled_dose=dose, order=order),
             lost_dose_order=lost_dose_order,
-            **chart_arguments(user=user, data=data),
         )
     except offline.CONFLICTS as error:
         # The usual 409/422 answer, saying that the nurses were told of it.

@@ -30,7 +30,7 @@ from api import serializers as s
 from api.base import (
     ERRORS,
     ApiView,
-    chart_arguments,
+    chart_entry,
     dose_or_prn_order,
     errors,
     parse,
@@ -457,10 +457,8 @@ class AdministrationListView(ApiView):
             user=user,
             idempotency_key=key,
             now=timezone.now(),
-            scheduled_dose=dose,
-            order=order,
+            entry=chart_entry(user=user, data=data, scheduled_dose=dose, order=order),
             source=Administration.Source.API,
-            **chart_arguments(user=user, data=data),
         )
         return Response(
             record_out(request, result),

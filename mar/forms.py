@@ -17,8 +17,10 @@ from mar.models import (
     Order,
     OrderAcknowledgement,
     Route,
+    ScheduledDose,
     Vital,
 )
+from mar.services.administrations import ChartEntry
 from residents.models import ConcernReport
 
 NOT_GIVEN_CHOICES = [
@@ -102,16 +104,30 @@ class ScanAndOverrideMixin(forms.Form):
     def add_override_nurses(self, nurses) -> None:
         self.fields["override_by"].queryset = nurses
 
-    def scan_and_override(self) -> dict:
-        """The service's keyword arguments for the scan and the override."""
+    def entry(
+        self,
+        *,
+        administered_at: dt.datetime,
+        scheduled_dose: ScheduledDose | None = None,
+        order: Order | None = None,
+    ) -> ChartEntry:
+        """The charting request this form describes, as the service takes it."""
         data = self.cleaned_data
-        return {
-            "scanned_code": data.get("scanned_code", ""),
-            "scan_skipped": data.get("scan_skipped", ""),
-            "override_by": data.get("override_by"),
-            "override_secret": data.get("override_secret", ""),
-            "override_reason": data.get("override_reason", ""),
-        }
+        return ChartEntry(
+            scheduled_dose=scheduled_dose,
+            order=order,
+            status=data["status"],
+            administered_at=administered_at,
+            reason=data.get("reason", ""),
+            note=data.get("note", ""),
+            vitals=self.vitals(),
+            prn_reason=data.get("prn_reason", ""),
+            scanned_code=data.get("scanned_code", ""),
+            scan_skipped=data.get("scan_skipped", ""),
+            override_by=data.get("override_by"),
+            override_secret=data.get("override_secret", ""),
+            override_reason=data.get("override_reason", ""),
+        )
 
 
 class ChartForm(VitalsMixin, ScanAndOverrideMixin):

@@ -21,6 +21,15 @@ class PrnLimits:
     min_interval: dt.timedelta
     max_per_24h: int | None
 
+    @classmethod
+    def of(cls, order) -> PrnLimits:
+        """An order's limits (anything with ``prn_min_interval_minutes`` and
+        ``prn_max_per_24h``): how the service, the pass page and the bundle read them."""
+        return cls(
+            min_interval=dt.timedelta(minutes=order.prn_min_interval_minutes or 0),
+            max_per_24h=order.prn_max_per_24h,
+        )
+
 
 @dataclass(frozen=True)
 class PrnStop:

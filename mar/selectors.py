@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
@@ -71,6 +72,44 @@ def administered_at_amended() -> Coalesce:
     return Coalesce(
         Cast(Subquery(latest), DateTimeField()), F("administered_at"), output_field=DateTimeField()
     )
+
+
+def amended_value_text(*, field: str, value: Any) -> str:
+    """How a value of an amendable field is written in an Amendment row."""
+    if value is None:
+        return ""
+    if field == Amendment.Field.ADMINISTERED_AT:
+        return value.astimezone(dt.UTC).isoformat()
+    if field == Amendment.Field.DOSE_AMOUNT:
+        return format(Decimal(value).normalize(), "f")
+    return str(value).strip()
+
+
+def amendments_in_effect(amendments: Iterable[Amendment]) -> dict[str, Amendment]:
+    """The amendment in effect for each amended field of one record: the latest (by when
+    it was made, then by id). The one answer to "what does the record say now", for the
+    charting service (the old value of the next amendment), FHIR and the printed MAR."""
+    latest: dict[str, Amendment] = {}
+    for amendment in amendments:
+        seen = latest.get(amendment.field)
+        if seen is None or (amendment.amended_at, amendment.pk) > (seen.amended_at, seen.pk):
+            latest[amendment.field] = amendment
+    return latest
+
+
+def administration_current_value(
+    *, administration: Administration, field: str, amendments: Iterable[Amendment] | None = None
+) -> str:
+    """The value of a field as last amended (or as charted), as an Amendment writes it.
+
+    Reads ``administration.amendments`` unless ``amendments`` are given (prefetch them to
+    avoid a query)."""
+    if amendments is None:
+        amendments = administration.amendments.all()
+    latest = amendments_in_effect(amendments).get(field)
+    if latest is not None:
+        return latest.new_value
+    return amended_value_text(field=field, value=getattr(administration, field))
 
 
 def given_times_around(
@@ -527,16 +566,12 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     prn = []
     for order in prn_orders:
         times = sorted(record.given_at for record in prn_given if record.order_id == order.pk)
-        limits = PrnLimits(
-            min_interval=dt.timedelta(minutes=order.prn_min_interval_minutes or 0),
-            max_per_24h=order.prn_max_per_24h,
-        )
         prn.append(
             PrnCard(
                 order=order,
                 last_given_at=times[-1] if times else None,
                 given_in_24h=len(times),
-                allowed_at=prn_allowed_at(given=times, now=now, limits=limits),
+                allowed_at=prn_allowed_at(given=times, now=now, limits=PrnLimits.of(order)),
                 has_stock=True,
             )
         )

@@ -52,7 +52,12 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
-from mar.selectors import DoseState, doses_with_state, facility_pass_times
+from mar.selectors import (
+    DoseState,
+    amendments_in_effect,
+    doses_with_state,
+    facility_pass_times,
+)
 from medtech.core import permissions
 from medtech.core.scope import is_member
 from residents.models import Allergy, Diagnosis, Facility, Resident, ResidentAbsence
@@ -1061,6 +1066,8 @@ class _Amended(NamedTuple):
 
 
 def _as_amended(record: Administration, amendments: list[Amendment]) -> _Amended:
+    """The record as it reads now: the amendment in effect for each field (the one
+    selector, ``mar.selectors.amendments_in_effect``, the charting service asks too)."""
     values = {
         "status": record.status,
         "reason": record.reason,
@@ -1068,7 +1075,7 @@ def _as_amended(record: Administration, amendments: list[Amendment]) -> _Amended
         "administered_at": record.administered_at,
         "dose_amount": record.dose_amount,
     }
-    for amendment in sorted(amendments, key=lambda amendment: (amendment.amended_at, amendment.pk)):
+    for amendment in amendments_in_effect(amendments).values():
         new = amendment.new_value
         try:
             if amendment.field == Amendment.Field.ADMINISTERED_AT:

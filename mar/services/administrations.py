@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +40,14 @@ from mar.models import (
 )
 from mar.ndc import ndc_matches
 from mar.prn import PrnLimits, prn_stop, prn_stop_message
-from mar.selectors import UNDO_WINDOW, dose_neighbours, given_times_around, resident_away_refusal
+from mar.selectors import (
+    UNDO_WINDOW,
+    administration_current_value,
+    amended_value_text,
+    dose_neighbours,
+    given_times_around,
+    resident_away_refusal,
+)
 from mar.services.chain import chain_seal
 from mar.services.charting_rules import (  # noqa: F401 (the charting errors live on here too)
     CLOCK_SKEW,
@@ -105,14 +112,80 @@ class Claims:
 
 
 @dataclass(frozen=True)
+class ChartEntry:
+    """One charting request: the dose (or PRN order) and everything said about it. The
+    tablet page's form, the API's serializer and the offline queue's claim each build one
+    and hand it to ``administration_record`` (``entry=``); who charts it, the idempotency
+    key, the clock and the way in travel beside it."""
+
+    status: str
+    administered_at: dt.datetime
+    scheduled_dose: ScheduledDose | None = None
+    order: Order | None = None
+    reason: str = ""
+    note: str = ""
+    vitals: dict[str, Any] | None = None
+    prn_reason: str = ""
+    witness: User | None = None
+    override_by: User | None = None
+    override_secret: str = ""
+    override_reason: str = ""
+    scanned_code: str = ""
+    scan_skipped: str = ""
+    claims: Claims = Claims()
+
+    def cleaned(self) -> ChartEntry:
+        """Checked and normalised (stripped text, vitals as numbers, no skip reason when
+        the package was scanned); raises ``ChartingInvalid`` for what cannot be."""
+        if (self.scheduled_dose is None) == (self.order is None):
+            raise ChartingInvalid("Chart either a scheduled dose or a PRN order.")
+        if self.status not in Administration.Status.values:
+            raise ChartingInvalid(f"Unknown status {self.status!r}.", field="status")
+        if self.scan_skipped and self.scan_skipped not in Administration.ScanSkipped.values:
+            raise ChartingInvalid(
+                f"Unknown reason for not scanning {self.scan_skipped!r}.", field="scan_skipped"
+            )
+        scanned_code = self.scanned_code.strip()
+        return replace(
+            self,
+            reason=self.reason.strip(),
+            note=self.note.strip(),
+            vitals=_clean_vitals(self.vitals),
+            prn_reason=self.prn_reason.strip(),
+            override_reason=self.override_reason.strip(),
+            scanned_code=scanned_code,
+            scan_skipped="" if scanned_code else self.scan_skipped,
+            claims=self.claims or Claims(),
+        )
+
+    def fingerprint(self, *, user: User) -> str:
+        """What a retry with the same idempotency key must repeat (of a cleaned entry):
+        a different request under a used key is refused. The override's secret is not
+        part of it, nor kept."""
+        payload = {
+            "dose": self.scheduled_dose.pk if self.scheduled_dose else None,
+            "order": self.order.pk if self.order else None,
+            "user": user.pk,
+            "status": self.status,
+            "administered_at": self.administered_at.astimezone(dt.UTC).isoformat(),
+            "reason": self.reason,
+            "note": self.note,
+            "vitals": self.vitals,
+            "prn_reason": self.prn_reason,
+            "witness": self.witness.pk if self.witness else None,
+            "override_by": self.override_by.pk if self.override_by else None,
+            "override_reason": self.override_reason,
+            "scanned_code": self.scanned_code,
+            "scan_skipped": self.scan_skipped,
+        }
+        canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
 class ChartResult:
     administration: Administration
     created: bool
-
-
-def _fingerprint(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _clean_vitals(raw: dict[str, Any] | None) -> dict[str, str]:
@@ -178,25 +251,12 @@ def administration_record(
     *,
     user: User,
     idempotency_key: str,
-    status: str,
-    administered_at: dt.datetime,
     now: dt.datetime,
-    scheduled_dose: ScheduledDose | None = None,
-    order: Order | None = None,
-    reason: str = "",
-    note: str = "",
-    vitals: dict[str, Any] | None = None,
-    prn_reason: str = "",
-    witness: User | None = None,
-    override_by: User | None = None,
-    override_secret: str = "",
-    override_reason: str = "",
-    scanned_code: str = "",
-    scan_skipped: str = "",
-    claims: Claims | None = None,
+    entry: ChartEntry,
     source: str = Administration.Source.TABLET,
 ) -> ChartResult:
-    """Chart a scheduled dose (``scheduled_dose``) or a PRN dose (``order``).
+    """Chart ``entry``: a scheduled dose (``entry.scheduled_dose``) or a PRN dose
+    (``entry.order``).
 
     ``source``: how the request came (the tablet's page, the API, a tablet's offline
     queue), kept on the record and shown to the nurse.
@@ -220,34 +280,9 @@ def administration_record(
     key = (idempotency_key or "").strip()
     if not key or len(key) > 100:
         raise ChartingInvalid("A charting request needs an idempotency key of 1-100 characters.")
-    if (scheduled_dose is None) == (order is None):
-        raise ChartingInvalid("Chart either a scheduled dose or a PRN order.")
-    if status not in Administration.Status.values:
-        raise ChartingInvalid(f"Unknown status {status!r}.", field="status")
-    if scan_skipped and scan_skipped not in Administration.ScanSkipped.values:
-        raise ChartingInvalid(
-            f"Unknown reason for not scanning {scan_skipped!r}.", field="scan_skipped"
-        )
-    clean_vitals = _clean_vitals(vitals)
-    scanned_code = scanned_code.strip()
-    fingerprint = _fingerprint(
-        {
-            "dose": scheduled_dose.pk if scheduled_dose else None,
-            "order": order.pk if order else None,
-            "user": user.pk,
-            "status": status,
-            "administered_at": administered_at.astimezone(dt.UTC).isoformat(),
-            "reason": reason.strip(),
-            "note": note.strip(),
-            "vitals": clean_vitals,
-            "prn_reason": prn_reason.strip(),
-            "witness": witness.pk if witness else None,
-            "override_by": override_by.pk if override_by else None,
-            "override_reason": override_reason.strip(),
-            "scanned_code": scanned_code,
-            "scan_skipped": "" if scanned_code else scan_skipped,
-        }
-    )
+    entry = entry.cleaned()
+    fingerprint = entry.fingerprint(user=user)
+    scheduled_dose, order, scanned_code = entry.scheduled_dose, entry.order, entry.scanned_code
     # No replay lookup here: a retry finds its record under the dose's lock (or the
     # order's, for PRN) in ``_record``, and a key reused anywhere else fails the unique
     # key on insert and is answered below. A new request (nearly all) saves the query.
@@ -264,22 +299,24 @@ def administration_record(
                 user=user,
                 key=key,
                 fingerprint=fingerprint,
-                status=status,
-                administered_at=administered_at,
+                status=entry.status,
+                administered_at=entry.administered_at,
                 now=now,
                 scheduled_dose=scheduled_dose,
                 order=order,
-                reason=reason.strip(),
-                note=note.strip(),
-                vitals=clean_vitals,
-                prn_reason=prn_reason.strip(),
-                witness=witness,
+                reason=entry.reason,
+                note=entry.note,
+                vitals=entry.vitals,
+                prn_reason=entry.prn_reason,
+                witness=entry.witness,
                 override=_OverrideAsked(
-                    nurse=override_by, secret=override_secret, reason=override_reason.strip()
+                    nurse=entry.override_by,
+                    secret=entry.override_secret,
+                    reason=entry.override_reason,
                 ),
                 scanned_code=scanned_code,
-                scan_skipped="" if scanned_code else scan_skipped,
-                claims=claims or Claims(),
+                scan_skipped=entry.scan_skipped,
+                claims=entry.claims,
                 source=source,
             )
             if result.created:
@@ -598,10 +635,7 @@ def _check_prn_limits(
     stop = prn_stop(
         given=given_times_around(order=order, at=administered_at, leave_out=leave_out),
         at=administered_at,
-        limits=PrnLimits(
-            min_interval=dt.timedelta(minutes=order.prn_min_interval_minutes or 0),
-            max_per_24h=order.prn_max_per_24h,
-        ),
+        limits=PrnLimits.of(order),
     )
     if stop is None:
         return
@@ -983,17 +1017,6 @@ AMENDABLE_FIELDS = (
 )
 
 
-def amended_value_text(*, field: str, value: Any) -> str:
-    """How a value of an amendable field is written in an Amendment row."""
-    if value is None:
-        return ""
-    if field == Amendment.Field.ADMINISTERED_AT:
-        return value.astimezone(dt.UTC).isoformat()
-    if field == Amendment.Field.DOSE_AMOUNT:
-        return format(Decimal(value).normalize(), "f")
-    return str(value).strip()
-
-
 def _clean_amended_value(
     *, administration: Administration, field: str, raw: str, now: dt.datetime
 ) -> str:
@@ -1065,21 +1088,6 @@ def _check_amended_time(
                 "error; the record is not changed.",
                 allowed_at=error.allowed_at,
             ) from None
-
-
-def administration_current_value(*, administration: Administration, field: str) -> str:
-    """The value of a field as last amended (or as charted), as an Amendment writes it.
-
-    Reads ``administration.amendments`` (prefetch it to avoid a query)."""
-    latest = None
-    for amendment in administration.amendments.all():
-        if amendment.field == field and (
-            latest is None or (amendment.amended_at, amendment.pk) > (latest.amended_at, latest.pk)
-        ):
-            latest = amendment
-    if latest is not None:
-        return latest.new_value
-    return amended_value_text(field=field, value=getattr(administration, field))
 
 
 @transaction.atomic

@@ -134,15 +134,13 @@ def administration_record_offline(
     session_user: User,
     claim: OfflineClaim,
     now: dt.datetime,
-    scheduled_dose: ScheduledDose | None = None,
-    order: Order | None = None,
+    entry: charting.ChartEntry,
     lost_dose_order: Order | None = None,
-    **record,
 ) -> charting.ChartResult:
     """Record a dose from a tablet's offline queue, as whoever charted it there.
 
-    ``record`` is what ``administration_record`` takes besides user, key, dose, order and
-    now. ``lost_dose_order``: the order of a scheduled dose that no longer exists (its
+    ``entry`` is the queued request, built from the body like an online one.
+    ``lost_dose_order``: the order of a scheduled dose that no longer exists (its
     order was discontinued or changed while the tablet was offline), a conflict too.
     A conflict (already charted, order no longer chartable) is raised as it is, after
     the nurses were notified.
@@ -155,17 +153,15 @@ def administration_record_offline(
             user=user,
             idempotency_key=claim.idempotency_key,
             now=now,
-            scheduled_dose=scheduled_dose,
-            order=order,
+            entry=entry,
             source=Administration.Source.OFFLINE,
-            **record,
         )
     except CONFLICTS as error:
         offline_conflict_notify(
             error=error,
             claim=claim,
             user=user,
-            order=lost_dose_order or order or _order_of(scheduled_dose),
+            order=lost_dose_order or entry.order or _order_of(entry.scheduled_dose),
             now=now,
         )
         raise

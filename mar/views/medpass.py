@@ -283,14 +283,8 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
         result = charting.administration_record(
             user=request.user,
             idempotency_key=form.cleaned_data["idempotency_key"],
-            status=form.cleaned_data["status"],
-            administered_at=_given_at(form, resident, now),
             now=now,
-            scheduled_dose=dose,
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
-            vitals=form.vitals(),
-            **form.scan_and_override(),
+            entry=form.entry(scheduled_dose=dose, administered_at=_given_at(form, resident, now)),
         )
     except charting.ChartingError as error:
         return _chart_refused(request, template, context, error)
@@ -334,15 +328,8 @@ def prn_give(request: HttpRequest, order_id) -> HttpResponse:
         result = charting.administration_record(
             user=request.user,
             idempotency_key=form.cleaned_data["idempotency_key"],
-            status=form.cleaned_data["status"],
-            administered_at=_given_at(form, resident, now),
             now=now,
-            order=order,
-            prn_reason=form.cleaned_data["prn_reason"],
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
-            vitals=form.vitals(),
-            **form.scan_and_override(),
+            entry=form.entry(order=order, administered_at=_given_at(form, resident, now)),
         )
     except charting.ChartingError as error:
         return _chart_refused(request, template, context, error)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from mar import forms
 from mar.models import Administration, Amendment
+from mar.selectors import administration_current_value
 from mar.services import administrations as charting
 from medtech.core import permissions
 from medtech.core.audit import audit_read
@@ -85,7 +86,7 @@ def _history(request, administration, form, *, status=200, error=""):
         "current": {
             field: _shown(
                 field,
-                charting.administration_current_value(administration=administration, field=field),
+                administration_current_value(administration=administration, field=field),
                 zone,
             )
             for field in ("administered_at", "status", "reason", "note", "dose_amount")

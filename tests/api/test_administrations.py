@@ -259,10 +259,8 @@ def test_the_amend_service_keeps_a_chain_of_old_and_new_values(community, dose):
     record = charting.administration_record(
         user=community.tech,
         idempotency_key="k",
-        status="refused",
-        administered_at=AT,
         now=AT,
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(status="refused", administered_at=AT, scheduled_dose=dose),
     ).administration
 
     charting.administration_amend(

@@ -15,10 +15,8 @@ def test_each_dose_says_its_state_and_when_charted_its_record(api_as, community,
     record = charting.administration_record(
         user=community.tech,
         idempotency_key="k",
-        status="given",
-        administered_at=AT,
         now=AT,
-        scheduled_dose=morning,
+        entry=charting.ChartEntry(status="given", administered_at=AT, scheduled_dose=morning),
     ).administration
 
     response = api_as(community.tech).get(URL, {"cart": str(community.cart.public_id)})
@@ -101,10 +99,10 @@ def test_the_cart_list_costs_the_same_queries_for_one_resident_or_many(
         charting.administration_record(
             user=community.tech,
             idempotency_key=f"k{order.pk}",
-            status="refused",
-            administered_at=AT,
             now=AT,
-            scheduled_dose=due_dose(order),
+            entry=charting.ChartEntry(
+                status="refused", administered_at=AT, scheduled_dose=due_dose(order)
+            ),
         )
 
     with django_assert_max_num_queries(6) as many:

@@ -20,11 +20,10 @@ def chart(community, dose, status, **fields):
     return charting.administration_record(
         user=community.tech,
         idempotency_key=f"key-{dose.pk}-{status}",
-        status=status,
-        administered_at=fields.pop("at", AT),
         now=fields.pop("now", AT),
-        scheduled_dose=dose,
-        **fields,
+        entry=charting.ChartEntry(
+            status=status, administered_at=fields.pop("at", AT), scheduled_dose=dose, **fields
+        ),
     ).administration
 
 

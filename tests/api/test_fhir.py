@@ -33,11 +33,10 @@ def chart(community, dose=None, status="given", **fields):
     return charting.administration_record(
         user=community.tech,
         idempotency_key=f"k-{dose.pk if dose else 'prn'}-{status}",
-        status=status,
-        administered_at=fields.pop("at", AT),
         now=AT,
-        scheduled_dose=dose,
-        **fields,
+        entry=charting.ChartEntry(
+            status=status, administered_at=fields.pop("at", AT), scheduled_dose=dose, **fields
+        ),
     ).administration
 
 

@@ -241,10 +241,10 @@ def test_a_dose_charted_by_another_tablet_meanwhile_is_a_conflict_the_nurses_hea
     other_tablet = charting.administration_record(
         user=community.tech,
         idempotency_key="other-tablet",
-        status="given",
-        administered_at=AT - dt.timedelta(minutes=10),
         now=AT - dt.timedelta(minutes=9),
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - dt.timedelta(minutes=10), scheduled_dose=dose
+        ),
     ).administration
 
     response = post_offline(
@@ -264,10 +264,10 @@ def test_a_conflict_sent_twice_notifies_once(api_as, community, dose):
     charting.administration_record(
         user=community.tech,
         idempotency_key="other-tablet",
-        status="given",
-        administered_at=AT - dt.timedelta(minutes=10),
         now=AT - dt.timedelta(minutes=9),
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - dt.timedelta(minutes=10), scheduled_dose=dose
+        ),
     )
     client = api_as(community.tech)
 
@@ -301,10 +301,10 @@ def test_online_charting_does_not_notify_of_a_conflict(api_as, community, dose):
     charting.administration_record(
         user=community.tech,
         idempotency_key="other-tablet",
-        status="given",
-        administered_at=AT - dt.timedelta(minutes=10),
         now=AT - dt.timedelta(minutes=9),
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - dt.timedelta(minutes=10), scheduled_dose=dose
+        ),
     )
 
     response = api_as(community.tech).post(

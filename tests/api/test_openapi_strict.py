@@ -106,10 +106,10 @@ def test_real_answers_conform_strictly_nulls_and_errors_included(spec, api_as, c
     refused = charting.administration_record(
         user=community.tech,
         idempotency_key="strict-refused",
-        status="refused",
-        administered_at=AT,
         now=AT,
-        scheduled_dose=due_dose(verified_order),
+        entry=charting.ChartEntry(
+            status="refused", administered_at=AT, scheduled_dose=due_dose(verified_order)
+        ),
     ).administration
     chart_body = {
         "order": str(prn.public_id),

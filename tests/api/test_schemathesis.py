@@ -51,19 +51,21 @@ def records(community) -> dict[str, list[str]]:
     refused = charting.administration_record(
         user=community.tech,
         idempotency_key="fuzz-1",
-        status="refused",
-        administered_at=AT,
         now=AT,
-        scheduled_dose=due_dose(order),
+        entry=charting.ChartEntry(
+            status="refused", administered_at=AT, scheduled_dose=due_dose(order)
+        ),
     ).administration
     given = charting.administration_record(
         user=community.tech,
         idempotency_key="fuzz-2",
-        status="given",
-        administered_at=AT - dt.timedelta(minutes=5),
         now=AT,
-        order=prn,
-        prn_reason="Knee pain",
+        entry=charting.ChartEntry(
+            status="given",
+            administered_at=AT - dt.timedelta(minutes=5),
+            order=prn,
+            prn_reason="Knee pain",
+        ),
     ).administration
     concern = concerns.concern_report(
         resident=community.resident,

@@ -185,12 +185,14 @@ def test_a_med_pass_from_sign_in_to_auto_lock(tablet_page, live_server, floor):
     charting.administration_record(
         user=floor.sam,
         idempotency_key="other-tablet-1",
-        status="given",
-        administered_at=given_at,
         now=clock.now(),
-        order=floor.acetaminophen,
-        prn_reason="Headache 5/10",
-        note="Charted from the other cart's tablet",
+        entry=charting.ChartEntry(
+            status="given",
+            administered_at=given_at,
+            order=floor.acetaminophen,
+            prn_reason="Headache 5/10",
+            note="Charted from the other cart's tablet",
+        ),
     )
     page.reload()
     prn_card = page.locator("#prn-" + str(floor.acetaminophen.public_id))

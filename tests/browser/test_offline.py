@@ -299,10 +299,12 @@ def test_a_med_pass_charted_offline_is_recorded_once_when_the_wifi_returns(
         charting.administration_record(
             user=floor.other_tablet_user,
             idempotency_key="other-tablet-1",
-            status="given",
-            administered_at=clock.now(),
             now=clock.now(),
-            scheduled_dose=floor.doses["sertraline"],
+            entry=charting.ChartEntry(
+                status="given",
+                administered_at=clock.now(),
+                scheduled_dose=floor.doses["sertraline"],
+            ),
         )
 
     # The Wi-Fi is back: the queue goes out in order.

@@ -24,10 +24,12 @@ def chart(dose: ScheduledDose, user) -> charting.ChartResult:
     return charting.administration_record(
         user=user,
         idempotency_key=str(uuid.uuid4()),
-        status=Administration.Status.GIVEN,
-        administered_at=dose.scheduled_at,
         now=dose.scheduled_at,
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status=Administration.Status.GIVEN,
+            administered_at=dose.scheduled_at,
+            scheduled_dose=dose,
+        ),
     )
 
 

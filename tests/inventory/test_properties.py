@@ -45,11 +45,13 @@ def apply(room, prn: Order, item: StockItem, step: tuple) -> None:
         charting.administration_record(
             user=room.tech,
             idempotency_key=str(uuid.uuid4()),
-            status=Administration.Status.GIVEN,
-            administered_at=NOW - earlier,
             now=NOW,
-            order=prn,
-            prn_reason="Pain 5/10",
+            entry=charting.ChartEntry(
+                status=Administration.Status.GIVEN,
+                administered_at=NOW - earlier,
+                order=prn,
+                prn_reason="Pain 5/10",
+            ),
         )
     elif kind == "waste":
         services.stock_waste(item=item, quantity=amount, reason="Dropped", by=room.tech, now=NOW)

@@ -66,11 +66,13 @@ def test_prn_days_of_supply_come_from_the_last_fourteen_days_use(room):
         charting.administration_record(
             user=room.tech,
             idempotency_key=str(uuid.uuid4()),
-            status=Administration.Status.GIVEN,
-            administered_at=at,
             now=at,
-            order=prn,
-            prn_reason="Knee pain 6/10",
+            entry=charting.ChartEntry(
+                status=Administration.Status.GIVEN,
+                administered_at=at,
+                order=prn,
+                prn_reason="Knee pain 6/10",
+            ),
         )
 
     supply = supply_of(room, room.controlled)

@@ -59,11 +59,8 @@ def chart(dose=None, *, user, key=None, status="given", at=None, now=None, **fie
     return charting.administration_record(
         user=user,
         idempotency_key=key or str(uuid.uuid4()),
-        status=status,
-        administered_at=at,
         now=now or at,
-        scheduled_dose=dose,
-        **fields,
+        entry=charting.ChartEntry(status=status, administered_at=at, scheduled_dose=dose, **fields),
     )
 
 

@@ -85,10 +85,8 @@ def chart(*, user, at=AT, status="given", **fields) -> charting.ChartResult:
     return charting.administration_record(
         user=user,
         idempotency_key=str(uuid.uuid4()),
-        status=status,
-        administered_at=at,
         now=at,
-        **fields,
+        entry=charting.ChartEntry(status=status, administered_at=at, **fields),
     )
 
 

@@ -126,11 +126,10 @@ def elsewhere(db, clock) -> SimpleNamespace:
     record = charting.administration_record(
         user=other.tech,
         idempotency_key="elsewhere-1",
-        status="given",
-        administered_at=AT - 20 * MINUTE,
         now=AT - 20 * MINUTE,
-        order=prn,
-        prn_reason="Knee pain 6/10",
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - 20 * MINUTE, order=prn, prn_reason="Knee pain 6/10"
+        ),
     ).administration
     return SimpleNamespace(
         cart=other.cart.public_id,
@@ -239,10 +238,10 @@ def charted_by_a_colleague(community, dose) -> User:
     charting.administration_record(
         user=colleague,
         idempotency_key="colleague-tablet-1",
-        status="given",
-        administered_at=AT - 5 * MINUTE,
         now=AT - 5 * MINUTE,
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - 5 * MINUTE, scheduled_dose=dose
+        ),
     )
     return colleague
 
@@ -495,12 +494,14 @@ def _chart_first_due_dose_of_each(residents, *, user: User) -> None:
         charting.administration_record(
             user=user,
             idempotency_key=f"bench-{dose.pk}",
-            status="given",
-            administered_at=NOW,
             now=NOW,
-            scheduled_dose=dose,
-            vitals={name: NORMAL_VITALS[name] for name in dose.order.vitals_needed},
-            scanned_code=dose.order.rx_number,  # the demo community scans every package
+            entry=charting.ChartEntry(
+                status="given",
+                administered_at=NOW,
+                scheduled_dose=dose,
+                vitals={name: NORMAL_VITALS[name] for name in dose.order.vitals_needed},
+                scanned_code=dose.order.rx_number,
+            ),
         )
 
 
@@ -516,14 +517,16 @@ def _give_a_prn_dose_to(resident, *, user: User) -> None:
     charting.administration_record(
         user=user,
         idempotency_key=f"prn-{prn.pk}",
-        status="given",
-        administered_at=NOW - 90 * MINUTE,
         now=NOW,
-        order=prn,
-        prn_reason="As needed",
-        note="Charted after the fact",
-        vitals={name: NORMAL_VITALS[name] for name in prn.vitals_needed},
-        scanned_code=prn.rx_number,
+        entry=charting.ChartEntry(
+            status="given",
+            administered_at=NOW - 90 * MINUTE,
+            order=prn,
+            prn_reason="As needed",
+            note="Charted after the fact",
+            vitals={name: NORMAL_VITALS[name] for name in prn.vitals_needed},
+            scanned_code=prn.rx_number,
+        ),
     )
 
 

@@ -116,12 +116,14 @@ def hold_insulin_for_glucose_64(community: Community) -> Administration:
     return charting.administration_record(
         user=community.tech,
         idempotency_key=str(uuid.uuid4()),
-        status="held",
-        reason="Blood glucose 64: hold parameter",
-        vitals={"blood_glucose": "64"},
-        administered_at=AT,
         now=AT,
-        scheduled_dose=due_dose(insulin),
+        entry=charting.ChartEntry(
+            status="held",
+            reason="Blood glucose 64: hold parameter",
+            vitals={"blood_glucose": "64"},
+            administered_at=AT,
+            scheduled_dose=due_dose(insulin),
+        ),
     ).administration
 
 
@@ -144,11 +146,13 @@ def test_a_held_dose_of_an_order_without_hold_parameters_alerts_nobody_at_once(c
     charting.administration_record(
         user=community.tech,
         idempotency_key="held-2",
-        status="held",
-        reason="Resident vomiting",
-        administered_at=AT,
         now=AT,
-        scheduled_dose=due_dose(order),
+        entry=charting.ChartEntry(
+            status="held",
+            reason="Resident vomiting",
+            administered_at=AT,
+            scheduled_dose=due_dose(order),
+        ),
     )
 
     assert not Notification.objects.filter(kind=Notification.Kind.DOSE_HELD).exists()

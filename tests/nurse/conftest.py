@@ -97,11 +97,8 @@ class Ward:
         return charting.administration_record(
             user=kw.pop("user", self.tech),
             idempotency_key=str(uuid.uuid4()),
-            status=status,
-            administered_at=at,
             now=at,
-            scheduled_dose=dose,
-            **kw,
+            entry=charting.ChartEntry(status=status, administered_at=at, scheduled_dose=dose, **kw),
         ).administration
 
     def history(self, *, days: int, now: dt.datetime = NOW) -> None:

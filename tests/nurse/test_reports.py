@@ -84,11 +84,10 @@ def test_it_counts_prn_use_with_effectiveness(ward):
             charting.administration_record(
                 user=ward.tech,
                 idempotency_key=f"prn-{hours}",
-                status="given",
-                administered_at=at,
                 now=at,
-                order=order,
-                prn_reason="Knee pain",
+                entry=charting.ChartEntry(
+                    status="given", administered_at=at, order=order, prn_reason="Knee pain"
+                ),
             ).administration
         )
     charting.administration_record_effectiveness(

@@ -135,11 +135,8 @@ def chart(dose, *, user, at, status="given", **fields):
     return charting.administration_record(
         user=user,
         idempotency_key=str(uuid.uuid4()),
-        status=status,
-        administered_at=at,
         now=at,
-        scheduled_dose=dose,
-        **fields,
+        entry=charting.ChartEntry(status=status, administered_at=at, scheduled_dose=dose, **fields),
     ).administration
 
 
@@ -210,11 +207,13 @@ def build_charted_month(*, facility=None, last_name: str = "Whitfield") -> Chart
     prn = charting.administration_record(
         user=staff.maria,
         idempotency_key=str(uuid.uuid4()),
-        status="given",
-        administered_at=local(3, 14),
         now=local(3, 14),
-        order=acetaminophen,
-        prn_reason="Knee pain 6/10",
+        entry=charting.ChartEntry(
+            status="given",
+            administered_at=local(3, 14),
+            order=acetaminophen,
+            prn_reason="Knee pain 6/10",
+        ),
     ).administration
     charting.administration_record_effectiveness(
         administration=prn, user=staff.rebecca, result="effective", note="", now=local(3, 15)

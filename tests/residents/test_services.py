@@ -219,10 +219,10 @@ def test_it_discharges_ending_orders_and_future_doses_but_keeping_what_was_chart
     charting.administration_record(
         user=community.tech,
         idempotency_key=str(uuid.uuid4()),
-        status="given",
-        administered_at=first.scheduled_at,
         now=first.scheduled_at,
-        scheduled_dose=first,
+        entry=charting.ChartEntry(
+            status="given", administered_at=first.scheduled_at, scheduled_dose=first
+        ),
     )
 
     stays.resident_discharge(
@@ -314,10 +314,10 @@ def test_it_never_moves_a_charted_dose_when_pass_times_change(community):
     charting.administration_record(
         user=community.tech,
         idempotency_key=str(uuid.uuid4()),
-        status="given",
-        administered_at=first.scheduled_at,
         now=first.scheduled_at,
-        scheduled_dose=first,
+        entry=charting.ChartEntry(
+            status="given", administered_at=first.scheduled_at, scheduled_dose=first
+        ),
     )
 
     stays.facility_update(

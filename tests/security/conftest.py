@@ -106,20 +106,24 @@ class World:
         self.record: Administration = charting.administration_record(
             user=tech,
             idempotency_key="matrix-prn-1",
-            order=self.prn,
-            status=Administration.Status.GIVEN,
-            administered_at=AT - dt.timedelta(minutes=1),
-            prn_reason="Knee pain 6/10",
             now=AT - dt.timedelta(minutes=1),
+            entry=charting.ChartEntry(
+                order=self.prn,
+                status=Administration.Status.GIVEN,
+                administered_at=AT - dt.timedelta(minutes=1),
+                prn_reason="Knee pain 6/10",
+            ),
         ).administration
         refused_order = stocked_order(self.resident, self.cart)
         refused = charting.administration_record(
             user=tech,
             idempotency_key="matrix-refused-1",
-            scheduled_dose=refused_order.doses.order_by("scheduled_at", "id").first(),
-            status=Administration.Status.REFUSED,
-            administered_at=AT,
             now=AT,
+            entry=charting.ChartEntry(
+                scheduled_dose=refused_order.doses.order_by("scheduled_at", "id").first(),
+                status=Administration.Status.REFUSED,
+                administered_at=AT,
+            ),
         ).administration
         self.followup: FollowUp = FollowUp.objects.filter(
             administration=refused

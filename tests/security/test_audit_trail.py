@@ -32,11 +32,13 @@ def _chart(dose, user, **fields):
     return charting.administration_record(
         user=user,
         idempotency_key=str(uuid.uuid4()),
-        status=fields.pop("status", "given"),
-        administered_at=dose.scheduled_at,
         now=dose.scheduled_at,
-        scheduled_dose=dose,
-        **fields,
+        entry=charting.ChartEntry(
+            status=fields.pop("status", "given"),
+            administered_at=dose.scheduled_at,
+            scheduled_dose=dose,
+            **fields,
+        ),
     ).administration
 
 
@@ -51,10 +53,10 @@ def test_it_audits_charting_once_with_what_was_charted(community):
     replay = charting.administration_record(
         user=community.tech,
         idempotency_key=record.idempotency_key,
-        status="given",
-        administered_at=dose.scheduled_at,
         now=dose.scheduled_at,
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status="given", administered_at=dose.scheduled_at, scheduled_dose=dose
+        ),
     )
 
     (event,) = _events("administration.record")

@@ -47,10 +47,10 @@ def _chart(dose: ScheduledDose, user: User, status: str = "given") -> Administra
     return charting.administration_record(
         user=user,
         idempotency_key=str(uuid.uuid4()),
-        status=status,
-        administered_at=dose.scheduled_at,
         now=dose.scheduled_at,
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status=status, administered_at=dose.scheduled_at, scheduled_dose=dose
+        ),
     ).administration
 
 

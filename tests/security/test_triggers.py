@@ -41,10 +41,10 @@ def administration(community) -> Administration:
     return charting.administration_record(
         user=community.tech,
         idempotency_key=str(uuid.uuid4()),
-        status="given",
-        administered_at=dose.scheduled_at,
         now=dose.scheduled_at,
-        scheduled_dose=dose,
+        entry=charting.ChartEntry(
+            status="given", administered_at=dose.scheduled_at, scheduled_dose=dose
+        ),
     ).administration
 
 
@@ -72,11 +72,10 @@ def effectiveness(community) -> EffectivenessCheck:
     given = charting.administration_record(
         user=community.tech,
         idempotency_key=str(uuid.uuid4()),
-        status="given",
-        administered_at=NOW,
         now=NOW,
-        order=order,
-        prn_reason="Headache",
+        entry=charting.ChartEntry(
+            status="given", administered_at=NOW, order=order, prn_reason="Headache"
+        ),
     ).administration
     return charting.administration_record_effectiveness(
         administration=given,

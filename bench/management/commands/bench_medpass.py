@@ -192,11 +192,13 @@ def chart_by_service(user: User, dose: ScheduledDose) -> str:
     charting.administration_record(
         user=user,
         idempotency_key=key,
-        status=Administration.Status.GIVEN,
-        administered_at=now,
         now=now,
-        scheduled_dose=dose,
-        vitals={name: NORMAL_VITALS[name] for name in dose.order.vitals_needed},
+        entry=charting.ChartEntry(
+            status=Administration.Status.GIVEN,
+            administered_at=now,
+            scheduled_dose=dose,
+            vitals={name: NORMAL_VITALS[name] for name in dose.order.vitals_needed},
+        ),
     )
     return key
 
