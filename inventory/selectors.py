@@ -409,6 +409,44 @@ def orders_by_rx_number(*, facility: Facility, rx_number: str) -> list[Order]:
 # --- Counts ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReceivingPick:
+    """What the receiving page offers: the cart's residents, the one picked (by hand or
+    by the Rx number scanned), their orders, the order the scan found, and what to tell
+    the person when the scan found none or several."""
+
+    residents: list[Resident]
+    resident: Resident | None
+    orders: list[Order]
+    order: Order | None = None
+    message: str = ""
+
+
+def receiving_pick(*, cart: MedCart, resident_id: uuid.UUID | None, rx: str) -> ReceivingPick:
+    """The receiving page's choices for ``cart``: the resident named by ``resident_id``
+    (one of the cart's), else the one whose order has the scanned Rx number ``rx``."""
+    residents = residents_of_cart(cart=cart)
+    resident = next((r for r in residents if r.public_id == resident_id), None)
+    order = None
+    message = ""
+    if rx and resident is None:
+        matches = orders_by_rx_number(facility=cart.facility, rx_number=rx)
+        if len(matches) == 1:
+            order = matches[0]
+            resident = order.resident
+        elif matches:
+            message = f"Rx {rx} matches {len(matches)} orders; pick the resident below."
+        else:
+            message = (
+                f"No order in {cart.facility.name} has Rx number {rx}. "
+                "Pick the resident and the order instead."
+            )
+    orders = orders_for_receiving(resident=resident) if resident else []
+    return ReceivingPick(
+        residents=residents, resident=resident, orders=orders, order=order, message=message
+    )
+
+
 def counts_for_cart(*, cart: MedCart, limit: int = 20) -> list[ControlledCount]:
     return list(
         ControlledCount.objects.filter(cart=cart)

@@ -154,24 +154,11 @@ def receive(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
     cart = selectors.cart_for_user(user=request.user, public_id=cart_id)
     facility = cart.facility
     params = request.POST if request.method == "POST" else request.GET
-    residents = selectors.residents_of_cart(cart=cart)
-    resident = next((r for r in residents if r.public_id == _uuid(params.get("resident"))), None)
     scanned = params.get("rx", "").strip()[:40]
-    chosen_order = None
-    rx_message = ""
-    if scanned and resident is None:
-        matches = selectors.orders_by_rx_number(facility=facility, rx_number=scanned)
-        if len(matches) == 1:
-            chosen_order = matches[0]
-            resident = chosen_order.resident
-        elif matches:
-            rx_message = f"Rx {scanned} matches {len(matches)} orders; pick the resident below."
-        else:
-            rx_message = (
-                f"No order in {facility.name} has Rx number {scanned}. "
-                "Pick the resident and the order instead."
-            )
-    orders = selectors.orders_for_receiving(resident=resident) if resident else []
+    pick = selectors.receiving_pick(
+        cart=cart, resident_id=_uuid(params.get("resident")), rx=scanned
+    )
+    resident, orders, chosen_order = pick.resident, pick.orders, pick.order
     staff = selectors.staff_for_signing(facility=facility)
     if request.method == "POST":
         form = forms.ReceiveForm(request.POST, orders=orders, staff=staff, user=request.user)
@@ -182,11 +169,11 @@ def receive(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
         form = forms.ReceiveForm(initial=initial, orders=orders, staff=staff, user=request.user)
     context = {
         "cart": cart,
-        "residents": residents,
+        "residents": pick.residents,
         "resident": resident,
         "orders": orders,
         "scanned": scanned,
-        "rx_message": rx_message,
+        "rx_message": pick.message,
         "form": form,
     }
     template = "inventory/receive.html"

@@ -672,6 +672,46 @@ def order_change(
 
 
 @transaction.atomic
+@transaction.atomic
+def order_enter(
+    *,
+    resident: Resident,
+    by: User,
+    now: dt.datetime,
+    values: dict[str, Any],
+    answers: dict[str, Any],
+    medication: Medication | None = None,
+    new_medication: dict[str, Any] | None = None,
+    replaces: Order | None = None,
+    change_reason: str = "",
+) -> Order:
+    """The nurse's order form in one step: a new order for ``resident``, or the changed
+    order that replaces ``replaces`` (``change_reason`` says why). A product not in the
+    catalog yet (``new_medication``) is added with it; if the order is refused, so is the
+    product. ``values`` are the order's fields, ``answers`` the nurse's answers to its
+    warnings (``order_create``)."""
+    change_reason = change_reason.strip()
+    if replaces is not None and not change_reason:
+        raise OrderInvalid("Say why the order is changed.", field="change_reason")
+    if medication is None:
+        medication = medication_create(user=by, now=now, **(new_medication or {}))
+    if replaces is None:
+        return order_create(
+            resident=resident, medication=medication, entered_by=by, now=now, **answers, **values
+        )
+    # A change starts now at the earliest: no reason for a start in the past applies.
+    answers = {name: value for name, value in answers.items() if name != "start_in_past_reason"}
+    return order_change(
+        order=replaces,
+        by=by,
+        reason=change_reason,
+        now=now,
+        medication=medication,
+        **answers,
+        **values,
+    )
+
+
 def medication_create(
     *,
     user: User,

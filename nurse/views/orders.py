@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -126,46 +125,18 @@ def order_new(request: HttpRequest, resident_id) -> HttpResponse:
     if "preview" in request.POST or not form.is_valid():
         status = 200 if "preview" in request.POST or form.is_valid() else 400
         return _order_page(request, resident, form, replaces=replaces, status=status)
-    change_reason = request.POST.get("change_reason", "").strip()[:2000]
-    if replaces is not None and not change_reason:
-        return _order_page(
-            request,
-            resident,
-            form,
-            replaces=replaces,
-            status=400,
-            error="Say why the order is changed.",
-        )
-    now = timezone.now()
     try:
-        with transaction.atomic():
-            medication = form.cleaned_data.get("medication")
-            if medication is None:
-                medication = order_services.medication_create(
-                    user=request.user, now=now, **form.new_medication()
-                )
-            fields = form.order_values(zone=resident.facility.zone)
-            answers = form.answers()
-            if replaces is not None:
-                answers.pop("start_in_past_reason")  # a change starts now at the earliest
-                order = order_services.order_change(
-                    order=replaces,
-                    by=request.user,
-                    reason=change_reason,
-                    now=now,
-                    medication=medication,
-                    **answers,
-                    **fields,
-                )
-            else:
-                order = order_services.order_create(
-                    resident=resident,
-                    medication=medication,
-                    entered_by=request.user,
-                    now=now,
-                    **answers,
-                    **fields,
-                )
+        order = order_services.order_enter(
+            resident=resident,
+            by=request.user,
+            now=timezone.now(),
+            values=form.order_values(zone=resident.facility.zone),
+            answers=form.answers(),
+            medication=form.cleaned_data.get("medication"),
+            new_medication=form.new_medication(),
+            replaces=replaces,
+            change_reason=request.POST.get("change_reason", "")[:2000],
+        )
     except order_services.OrderError as error:
         return _order_page(
             request, resident, form, replaces=replaces, status=http_status(error), error=str(error)
