@@ -83,15 +83,19 @@ class ApiView(GenericAPIView):
         return self.get_paginated_response(serializer_class(rows, many=True).data)
 
     def audit_read(self, resident) -> None:
-        """One audit row per request that shows a resident's record."""
-        match = self.request.resolver_match
-        audit_read(
-            actor=self.request.user,
-            resident=resident,
-            view=match.view_name if match else self.request.path,
-            request=self.request,
-            now=timezone.now(),
-        )
+        request_audit_read(self.request, resident)
+
+
+def request_audit_read(request: Request, resident) -> None:
+    """One audit row per request that shows a resident's record (REST and FHIR alike)."""
+    match = request.resolver_match
+    audit_read(
+        actor=request.user,
+        resident=resident,
+        view=match.view_name if match else request.path,
+        request=request,
+        now=timezone.now(),
+    )
 
 
 def require_role(user: User, area: permissions.Area, message: str) -> None:

@@ -49,12 +49,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import selectors
+from api.base import request_audit_read
 from api.exceptions import api_exception_handler
 from api.pagination import MAX_OFFSET
 from mar import schedule
 from mar.models import Administration, Amendment, Medication, Order, Route
 from mar.selectors import administration_current_value, pass_times_by_facility
-from medtech.core.audit import audit_read
 from medtech.models import AuditEvent
 from residents.models import Resident
 from staff.models import User
@@ -518,15 +518,7 @@ class FhirView(APIView):
             )
 
     def audit_read(self, resident: Resident) -> None:
-        """One audit row per request that shows a resident's record."""
-        match = self.request.resolver_match
-        audit_read(
-            actor=self.request.user,
-            resident=resident,
-            view=match.view_name if match else self.request.path,
-            request=self.request,
-            now=timezone.now(),
-        )
+        request_audit_read(self.request, resident)
 
     def searchset(
         self, request: Request, queryset, to_resource, *, one_patient: bool = False
