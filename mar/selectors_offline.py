@@ -98,9 +98,7 @@ def _prn_answers(*, order: Order, given: list[dt.datetime], now: dt.datetime, zo
     stop = prn_stop(
         given=given,
         at=now,
-        limits=PrnLimits(
-            min_interval=dt.timedelta(minutes=interval), max_per_24h=order.prn_max_per_24h
-        ),
+        limits=PrnLimits.of(order),
     )
     return {
         "allowed_at": _iso(stop.allowed_at) if stop else None,

@@ -465,21 +465,22 @@ def test_offline_a_prn_before_the_bundles_allowed_at_is_refused_in_the_words_of_
     charting.administration_record(
         user=floor.other_tablet_user,
         idempotency_key="other-tablet-prn",
-        status="given",
-        administered_at=clock.now(),
         now=clock.now(),
-        order=acetaminophen,
-        prn_reason="Headache",
+        entry=charting.ChartEntry(
+            status="given", administered_at=clock.now(), order=acetaminophen, prn_reason="Headache"
+        ),
     )
     with pytest.raises(charting.PrnLimitReached) as online:
         charting.administration_record(
             user=floor.rosa,
             idempotency_key="rosa-online-prn",
-            status="given",
-            administered_at=clock.now(),
             now=clock.now(),
-            order=acetaminophen,
-            prn_reason="Knee pain",
+            entry=charting.ChartEntry(
+                status="given",
+                administered_at=clock.now(),
+                order=acetaminophen,
+                prn_reason="Knee pain",
+            ),
         )
     with page.expect_response(lambda response: "/api/v1/offline/carts/" in response.url):
         page.clock.fast_forward("03:05")  # the bundle's refresh
