@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "staff",
     "residents",
     "mar",
+    "drugref",
     "inventory",
     "nurse",
     "printing",

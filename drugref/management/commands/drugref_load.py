@@ -1,0 +1,33 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from drugref.loader import drugref_load
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the FDA NDC Directory (product.txt and package.txt) into the drug reference: "
+        "the copy shipped with the app (April 2019), or a current download with --ndc-dir. "
+        "Safe to run again: an unchanged directory changes no row."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--ndc-dir",
+            type=Path,
+            default=None,
+            help="A folder holding the FDA's product.txt and package.txt (unzipped).",
+        )
+
+    def handle(self, *args, ndc_dir: Path | None = None, **options) -> None:
+        result = drugref_load(directory=ndc_dir, now=timezone.now())
+        self.stdout.write(f"{result.data_date}")
+        self.stdout.write(
+            f"{result.products:,} products, {result.packages:,} packages, "
+            f"{result.ingredients:,} ingredients in the directory"
+        )
+        for what, count in result.changed.items():
+            self.stdout.write(f"  {what}: {count:,} changed")
+        self.stdout.write(f"{result.total_changed:,} rows changed in {result.seconds:.1f} s")
