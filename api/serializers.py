@@ -301,6 +301,16 @@ class OrderIn(serializers.Serializer):
     start_in_past_reason = _text(
         2000, help_text="Why the order starts more than a week ago (then required)."
     )
+    drug_warnings_reason = _text(
+        2000,
+        help_text="Why the order goes ahead despite duplicate-therapy or interaction "
+        "warnings (then required: a sentence of three words or more).",
+    )
+    psychotropic_rationale = _text(
+        2000,
+        help_text="A PRN psychotropic order ends after 14 days (CMS F758) unless the "
+        "prescriber's rationale is given here with a later `ends_at`.",
+    )
 
     def validate(self, data):
         frequency = data["frequency"]
@@ -357,6 +367,11 @@ class VerifyIn(serializers.Serializer):
         required=False,
         default=False,
         help_text="Required when the dose is above the medication's usual range.",
+    )
+    drug_warnings_reason = _text(
+        2000,
+        help_text="Required when the order has duplicate-therapy or interaction warnings: "
+        "why it goes ahead (a sentence).",
     )
 
 

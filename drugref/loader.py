@@ -9,7 +9,6 @@ left are deleted.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connection, transaction
+from psycopg.types.json import Jsonb
 
 from drugref import fda
 from drugref.models import LoadRun
@@ -105,6 +105,8 @@ class _IngredientClasses:
 def _copy(cursor, table: str, columns: tuple[str, ...], rows) -> None:
     types = [_type(c) if c != "product_count" else "int4" for c in columns]
     definition = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
+    # Dropped at commit; inside a caller's transaction (tests) a second load drops it here.
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(f"CREATE TEMPORARY TABLE {table} ({definition}) ON COMMIT DROP")
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         copy.set_types(types)
@@ -133,8 +135,12 @@ def _data_date(directory: Path, shipped: bool) -> str:
     return f"FDA NDC Directory, files of {stamp:%Y-%m-%d}"
 
 
-def drugref_load(*, directory: Path | None = None, now: dt.datetime) -> LoadResult:
-    """Load product.txt and package.txt from ``directory`` (default: the shipped copy)."""
+def drugref_load(
+    *, directory: Path | None = None, now: dt.datetime, data_date: str = ""
+) -> LoadResult:
+    """Load product.txt and package.txt from ``directory`` (default: the shipped copy).
+    ``data_date`` says which directory it is (default: the shipped copy's date, or the
+    files' own date)."""
     started = time.monotonic()
     shipped = directory is None
     directory = directory or fda.shipped_dir()
@@ -149,7 +155,7 @@ def drugref_load(*, directory: Path | None = None, now: dt.datetime) -> LoadResu
             row = fda.product_row(raw)
             ingredients.add(row)
             product_ids.add(row["product_id"])
-            yield tuple(json.dumps(row[c]) if c == "strengths" else row[c] for c in PRODUCT_COLUMNS)
+            yield tuple(Jsonb(row[c]) if c == "strengths" else row[c] for c in PRODUCT_COLUMNS)
 
     def packages():
         for raw in fda.rows(directory / "package.txt"):
@@ -172,6 +178,7 @@ def drugref_load(*, directory: Path | None = None, now: dt.datetime) -> LoadResu
             ("product_code", "ndc", "ndc11", "description"),
             packages(),
         )
+        cursor.execute("DROP TABLE IF EXISTS stage_package_keyed")
         cursor.execute(
             "CREATE TEMPORARY TABLE stage_package_keyed ON COMMIT DROP AS "
             "SELECT DISTINCT ON (p.id, s.ndc) p.id AS product_id, s.ndc, s.ndc11, s.description "
@@ -205,7 +212,7 @@ def drugref_load(*, directory: Path | None = None, now: dt.datetime) -> LoadResu
         changed["ingredients removed"] = cursor.rowcount
         cursor.execute("SELECT count(*) FROM stage_package_keyed")
         package_count = cursor.fetchone()[0]
-        data_date = _data_date(directory, shipped)
+        data_date = data_date or _data_date(directory, shipped)
         seconds = time.monotonic() - started
         result = LoadResult(
             products=len(product_ids),

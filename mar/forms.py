@@ -356,6 +356,18 @@ class OrderForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         label="Why does it start more than a week ago?",
     )
+    drug_warnings_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why the order goes ahead despite the warnings (a sentence)",
+    )
+    psychotropic_rationale = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Prescriber's documented rationale for a PRN psychotropic past 14 days",
+    )
 
     def __init__(self, *args, medications, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -456,6 +468,8 @@ class OrderForm(forms.Form):
             else "",
             "dose_warnings_acknowledged": bool(data.get("dose_warnings_acknowledged")),
             "start_in_past_reason": (data.get("start_in_past_reason") or "").strip(),
+            "drug_warnings_reason": (data.get("drug_warnings_reason") or "").strip(),
+            "psychotropic_rationale": (data.get("psychotropic_rationale") or "").strip(),
         }
 
 
@@ -468,6 +482,12 @@ class VerifyForm(forms.Form):
     )
     dose_warnings_reviewed = forms.BooleanField(
         required=False, label="I checked the dose warning with the prescription"
+    )
+    drug_warnings_reason = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why the order goes ahead despite the drug warnings (a sentence)",
     )
 
 

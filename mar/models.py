@@ -406,6 +406,9 @@ class OrderAcknowledgement(models.Model):
         ALLERGY = "allergy", "Allergy"
         DOSE_RANGE = "dose_range", "Dose above the usual range"
         PAST_START = "past_start", "Start more than a week ago"
+        DUPLICATE = "duplicate", "Duplicate therapy"
+        INTERACTION = "interaction", "Drug interaction"
+        PSYCHOTROPIC = "psychotropic", "PRN psychotropic limit"
 
     class Stage(models.TextChoices):
         ENTRY = "entry", "At entry"
@@ -430,7 +433,16 @@ class OrderAcknowledgement(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind__in=["allergy", "dose_range", "past_start"]),
+                condition=Q(
+                    kind__in=[
+                        "allergy",
+                        "dose_range",
+                        "past_start",
+                        "duplicate",
+                        "interaction",
+                        "psychotropic",
+                    ]
+                ),
                 name="order_ack_kind_valid",
             ),
             models.CheckConstraint(

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 
+from drugref.checks import ingredient_limit_stop
 from inventory.services import (
     StockUnavailable,
     stock_move_for_amended_amount,
@@ -638,6 +639,10 @@ def _check_prn_limits(
         limits=PrnLimits.of(order),
     )
     if stop is None:
+        if capped := ingredient_limit_stop(
+            order=order, administered_at=administered_at, leave_out=leave_out
+        ):
+            raise PrnLimitReached(capped.message, allowed_at=capped.allowed_at)
         return
     raise PrnLimitReached(
         prn_stop_message(

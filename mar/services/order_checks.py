@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from drugref import checks as drug_checks
+from drugref import rules as drug_rules
 from mar import schedule, units
 from mar.models import Medication, Order, OrderAcknowledgement
 from residents.models import Allergy
@@ -78,13 +80,26 @@ class OrderChecks:
     allergies: tuple[Allergy, ...] = ()
     dose_warnings: tuple[str, ...] = ()
     past_start: str = ""
+    # From the drug reference (drugref.checks): why each allergy matches, the other open
+    # orders sharing an ingredient, listed interactions with them, psychotropic kinds.
+    allergy_reasons: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    interactions: tuple[str, ...] = ()
+    psychotropic: tuple[str, ...] = ()
 
     @property
     def allergy_warning(self) -> str:
         if not self.allergies:
             return ""
+        if self.allergy_reasons:
+            return f"Matches the resident's allergies: {'; '.join(self.allergy_reasons)}."
         names = ", ".join(allergy.allergen for allergy in self.allergies)
         return f"Matches the resident's allergy to {names}."
+
+    @property
+    def drug_warnings(self) -> tuple[str, ...]:
+        """The warnings a nurse answers with a reason at entry and at verification."""
+        return self.duplicates + self.interactions
 
 
 def _amount(value: Decimal) -> str:
@@ -156,24 +171,38 @@ def _stock_units_refusal(order: Order) -> str:
 
 
 def allergy_matches(*, allergens: list[Allergy], medication: Medication) -> list[Allergy]:
-    """The allergies that the medication's generic or brand name or an ingredient
-    matches (either contains the other, ignoring case). A name/ingredient match until a
-    drug reference brings classes."""
-    words = [
-        name.strip().casefold()
-        for name in (
-            medication.generic_name,
-            medication.brand_name,
-            *(medication.ingredients or []),
+    """The allergies that the medication matches: a name or ingredient (either contains
+    the other, ignoring case), or a class in the drug reference (``drugref.checks``)."""
+    findings = drug_checks.allergy_findings(allergies=allergens, medication=medication)
+    return [finding.allergy for finding in findings]
+
+
+def _other_open_orders(order: Order) -> list[Order]:
+    return list(
+        Order.objects.filter(
+            resident_id=order.resident_id,
+            status__in=["pending_verification", "active", "on_hold"],
         )
-        if name and name.strip()
-    ]
-    matches = []
-    for allergy in allergens:
-        allergen = allergy.allergen.strip().casefold()
-        if allergen and any(allergen in word or word in allergen for word in words):
-            matches.append(allergy)
-    return matches
+        .exclude(pk__in=[pk for pk in (order.pk, order.replaces_id) if pk])
+        .select_related("medication")
+        .order_by("entered_at", "id")
+    )
+
+
+def _drug_findings(order: Order, allergens: list[Allergy]):
+    """Allergy findings, duplicate-therapy and interaction warnings, psychotropic kinds."""
+    others = _other_open_orders(order)
+    found = drug_checks.profiles([order.medication, *(o.medication for o in others)])
+    drug = found[id(order.medication)]
+    pairs = [(other, found[id(other.medication)]) for other in others]
+    allergy = drug_checks.allergy_findings(
+        allergies=allergens, medication=order.medication, drug=drug
+    )
+    duplicates = drug_checks.duplicate_warnings(
+        medication=order.medication, drug=drug, others=pairs
+    )
+    interactions = drug_checks.interaction_warnings(drug=drug, others=pairs)
+    return allergy, duplicates, interactions, drug_checks.psychotropic_kinds(drug)
 
 
 def order_checks(
@@ -207,16 +236,33 @@ def order_checks(
             f"The order starts on {local:%b %-d, %Y}, more than a week ago. Say why (for "
             "example, copying an order that was running on paper)."
         )
-    allergies = allergy_matches(
-        allergens=list(order.resident.allergies.order_by("allergen", "id")),
-        medication=order.medication,
+    allergy, duplicates, interactions, psychotropic = _drug_findings(
+        order, list(order.resident.allergies.order_by("allergen", "id"))
     )
     return OrderChecks(
         stops=tuple(stops),
-        allergies=tuple(allergies),
+        allergies=tuple(finding.allergy for finding in allergy),
         dose_warnings=tuple(dose_warnings),
         past_start=past_start,
+        allergy_reasons=tuple(finding.text for finding in allergy),
+        duplicates=tuple(duplicates),
+        interactions=tuple(interactions),
+        psychotropic=tuple(psychotropic),
     )
+
+
+def psychotropic_prn_end(
+    *, order: Order, checks: OrderChecks, rationale: str = ""
+) -> dt.datetime | None:
+    """The CMS limit (F758): a PRN psychotropic order ends 14 days after it starts unless
+    the prescriber documented a rationale and a duration (then the order's own end is
+    kept). None when the rule does not apply."""
+    if not (order.is_prn and checks.psychotropic and order.starts_at):
+        return None
+    limit = order.starts_at + dt.timedelta(days=drug_rules.PSYCHOTROPIC_PRN_DAYS)
+    if order.ends_at is not None and (order.ends_at <= limit or real_reason(rationale)):
+        return order.ends_at
+    return limit
 
 
 def real_reason(text: str) -> bool:

@@ -22,6 +22,7 @@ from mar.services.order_checks import (
     allergy_matches,
     allergy_override_answer,
     order_checks,
+    psychotropic_prn_end,
     real_reason,
 )
 from medtech.core import permissions
@@ -195,6 +196,7 @@ def _entry_answers(
     allergy_override_code: str,
     dose_warnings_acknowledged: bool,
     start_in_past_reason: str,
+    drug_warnings_reason: str = "",
 ) -> dict[str, tuple[str, str]]:
     """The entering nurse's answers to the checks' warnings, by kind: (warning, answer).
     Refuses (writing nothing) when one is missing or is not a real reason."""
@@ -232,6 +234,29 @@ def _entry_answers(
             checks.past_start,
             start_in_past_reason.strip(),
         )
+    answers |= _drug_answers(checks, reason=drug_warnings_reason)
+    return answers
+
+
+def _drug_answers(checks: OrderChecks, *, reason: str) -> dict[str, tuple[str, str]]:
+    """Duplicate therapy and interactions (``drugref``): answered with a reason, kept."""
+    if not checks.drug_warnings:
+        return {}
+    if not real_reason(reason):
+        raise NeedsAcknowledgement(
+            " ".join(checks.drug_warnings)
+            + " Check with the prescriber or pharmacist, then say why the order goes ahead "
+            "(a sentence of three words or more).",
+            field="drug_warnings_reason",
+        )
+    answers = {}
+    if checks.duplicates:
+        answers[OrderAcknowledgement.Kind.DUPLICATE] = (" ".join(checks.duplicates), reason.strip())
+    if checks.interactions:
+        answers[OrderAcknowledgement.Kind.INTERACTION] = (
+            " ".join(checks.interactions),
+            reason.strip(),
+        )
     return answers
 
 
@@ -246,6 +271,8 @@ def order_create(
     allergy_override_code: str = "",
     dose_warnings_acknowledged: bool = False,
     start_in_past_reason: str = "",
+    drug_warnings_reason: str = "",
+    psychotropic_rationale: str = "",
     **fields: Any,
 ) -> Order:
     """Enter an order. It waits for a second nurse's check unless the facility turned
@@ -285,7 +312,15 @@ def order_create(
         allergy_override_code=allergy_override_code,
         dose_warnings_acknowledged=dose_warnings_acknowledged,
         start_in_past_reason=start_in_past_reason,
+        drug_warnings_reason=drug_warnings_reason,
     )
+    if (
+        end := psychotropic_prn_end(order=order, checks=checks, rationale=psychotropic_rationale)
+    ) is not None:
+        answers[OrderAcknowledgement.Kind.PSYCHOTROPIC] = _psychotropic_answer(
+            order=order, checks=checks, end=end, rationale=psychotropic_rationale
+        )
+        order.ends_at = end
     order.save()
     audit_write(
         actor=entered_by,
@@ -311,6 +346,22 @@ def order_create(
     return order
 
 
+def _psychotropic_answer(
+    *, order: Order, checks: OrderChecks, end: dt.datetime, rationale: str
+) -> tuple[str, str]:
+    local = end.astimezone(order.resident.facility.zone)
+    warning = (
+        f"PRN psychotropic ({', '.join(checks.psychotropic)}): a PRN order ends after 14 days "
+        "unless the prescriber documents a rationale and a duration (CMS F758)."
+    )
+    if end == order.ends_at and real_reason(rationale):
+        return (
+            warning,
+            f"Prescriber's rationale, order ends {local:%b %-d, %Y}: {rationale.strip()}",
+        )
+    return warning, f"The order ends on {local:%b %-d, %Y %H:%M}."
+
+
 @transaction.atomic
 def order_verify(
     *,
@@ -319,6 +370,7 @@ def order_verify(
     now: dt.datetime,
     allergy_acknowledged: bool = False,
     dose_warnings_acknowledged: bool = False,
+    drug_warnings_reason: str = "",
 ) -> Order:
     """The second check: another nurse confirms the order against the prescription.
 
@@ -352,6 +404,7 @@ def order_verify(
                 field="allergy_acknowledged",
             )
     _require_dose_acknowledgement(checks, acknowledged=dose_warnings_acknowledged)
+    drug_answers = _drug_answers(checks, reason=drug_warnings_reason)
     before = snapshot(order, fields=["status", "verified_by", "verified_at"])
     order.verified_by = verified_by
     order.verified_at = now
@@ -394,6 +447,16 @@ def order_verify(
             stage=verification,
             warning=" ".join(checks.dose_warnings),
             answer="Acknowledged the dose warning at verification.",
+            by=verified_by,
+            now=now,
+        )
+    for kind, (warning, answer) in drug_answers.items():
+        _acknowledge(
+            order=order,
+            kind=kind,
+            stage=verification,
+            warning=warning,
+            answer=answer,
             by=verified_by,
             now=now,
         )
@@ -650,6 +713,8 @@ def order_change(
     now: dt.datetime,
     allergy_override_code: str = "",
     dose_warnings_acknowledged: bool = False,
+    drug_warnings_reason: str = "",
+    psychotropic_rationale: str = "",
     **changes: Any,
 ) -> Order:
     """A change is never an edit: the old order is discontinued and a new one, linked
@@ -667,6 +732,8 @@ def order_change(
         replaces=old,
         allergy_override_code=allergy_override_code,
         dose_warnings_acknowledged=dose_warnings_acknowledged,
+        drug_warnings_reason=drug_warnings_reason,
+        psychotropic_rationale=psychotropic_rationale,
         **fields,
     )
 

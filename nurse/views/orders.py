@@ -221,6 +221,7 @@ def order_verify(request: HttpRequest, order_id) -> HttpResponse:
             now=timezone.now(),
             allergy_acknowledged=form.cleaned_data["allergy_reviewed"],
             dose_warnings_acknowledged=form.cleaned_data["dose_warnings_reviewed"],
+            drug_warnings_reason=form.cleaned_data["drug_warnings_reason"],
         )
     except order_services.OrderError as error:
         return _detail(

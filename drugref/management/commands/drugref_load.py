@@ -20,9 +20,14 @@ class Command(BaseCommand):
             default=None,
             help="A folder holding the FDA's product.txt and package.txt (unzipped).",
         )
+        parser.add_argument(
+            "--data-date",
+            default="",
+            help="Which directory it is, shown with the data (default: the files' date).",
+        )
 
-    def handle(self, *args, ndc_dir: Path | None = None, **options) -> None:
-        result = drugref_load(directory=ndc_dir, now=timezone.now())
+    def handle(self, *args, ndc_dir: Path | None = None, data_date: str = "", **options) -> None:
+        result = drugref_load(directory=ndc_dir, now=timezone.now(), data_date=data_date)
         self.stdout.write(f"{result.data_date}")
         self.stdout.write(
             f"{result.products:,} products, {result.packages:,} packages, "

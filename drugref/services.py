@@ -1,0 +1,108 @@
+"""Writes from the drug reference: a catalog medication picked from a reference product
+(its ingredients, classes and DEA schedule come with it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+
+from drugref.models import MedicationProduct, Package, Product
+from drugref.selectors import reference_date
+from mar.models import Medication, Route
+from mar.services.orders import OrderInvalid, medication_create
+from staff.models import User
+
+# The FDA's dosage forms (first word or phrase) as the catalog's forms.
+FORMS = (
+    ("TABLET", Medication.Form.TABLET),
+    ("CAPSULE", Medication.Form.CAPSULE),
+    ("SUSPENSION", Medication.Form.SUSPENSION),
+    ("SOLUTION, GEL FORMING / DROPS", Medication.Form.DROPS),
+    ("SOLUTION / DROPS", Medication.Form.DROPS),
+    ("INJECTION", Medication.Form.INJECTION),
+    ("PATCH", Medication.Form.PATCH),
+    ("FILM, EXTENDED RELEASE", Medication.Form.PATCH),
+    ("AEROSOL", Medication.Form.INHALER),
+    ("INHALANT", Medication.Form.INHALER),
+    ("POWDER", Medication.Form.POWDER),
+    ("CREAM", Medication.Form.CREAM),
+    ("OINTMENT", Medication.Form.CREAM),
+    ("GEL", Medication.Form.CREAM),
+    ("LOTION", Medication.Form.CREAM),
+    ("SUPPOSITORY", Medication.Form.SUPPOSITORY),
+    ("SOLUTION", Medication.Form.SOLUTION),
+    ("LIQUID", Medication.Form.SOLUTION),
+    ("SYRUP", Medication.Form.SOLUTION),
+    ("ELIXIR", Medication.Form.SOLUTION),
+    ("SPRAY", Medication.Form.SUSPENSION),
+)
+ROUTES = {
+    "ORAL": Route.ORAL,
+    "SUBLINGUAL": Route.SUBLINGUAL,
+    "TOPICAL": Route.TOPICAL,
+    "TRANSDERMAL": Route.TRANSDERMAL,
+    "OPHTHALMIC": Route.OPHTHALMIC,
+    "AURICULAR (OTIC)": Route.OTIC,
+    "NASAL": Route.NASAL,
+    "RESPIRATORY (INHALATION)": Route.INHALED,
+    "SUBCUTANEOUS": Route.SUBCUTANEOUS,
+    "INTRAMUSCULAR": Route.INTRAMUSCULAR,
+    "RECTAL": Route.RECTAL,
+}
+
+
+def catalog_form(dosage_form: str) -> str | None:
+    dosage_form = dosage_form.upper()
+    for prefix, form in FORMS:
+        if dosage_form.startswith(prefix.split(" / ")[0]):
+            return form
+    return None
+
+
+@transaction.atomic
+def medication_from_product(
+    *, user: User, product: Product, now: dt.datetime, package: Package | None = None
+) -> Medication:
+    """The catalog medication for a reference product (created on first pick): generic
+    and brand name, strength, form and route, ingredients, DEA schedule, and the package's
+    NDC when one was scanned. The link to the product keeps its classes for the checks."""
+    form = catalog_form(product.dosage_form)
+    if form is None:
+        raise OrderInvalid(
+            f"The catalog has no form for {product.dosage_form.lower()}: enter it by hand."
+        )
+    generic = product.nonproprietary_name.strip().lower()
+    brand = product.proprietary_name.strip()
+    route = ROUTES.get(product.route.split(";")[0].strip().upper(), Route.ORAL)
+    medication = medication_create(
+        user=user,
+        generic_name=generic[:120],
+        brand_name="" if brand.casefold() == generic.casefold() else brand[:120],
+        strength=product.strength_text[:60],
+        form=form,
+        default_route=route,
+        ingredients=list(product.ingredients),
+        now=now,
+    )
+    changed = []
+    if product.dea_schedule and medication.dea_schedule != product.dea_schedule:
+        medication.dea_schedule = product.dea_schedule
+        changed.append("dea_schedule")
+    if (
+        package is not None
+        and not medication.ndc
+        and not Medication.objects.filter(ndc=package.ndc11).exists()
+    ):
+        medication.ndc = package.ndc11
+        changed.append("ndc")
+    if medication.ingredients != list(product.ingredients):
+        medication.ingredients = list(product.ingredients)
+        changed.append("ingredients")
+    if changed:
+        medication.save(update_fields=changed)
+    MedicationProduct.objects.get_or_create(
+        medication=medication,
+        defaults={"product": product, "package": package, "data_date": reference_date()},
+    )
+    return medication
