@@ -25,12 +25,19 @@ from drugref.models import Ingredient, MedicationProduct
 class Profile:
     ingredients: frozenset[str]
     classes: frozenset[str]  # "epc:Opioid Agonist", "moa:...", "cs:..."
+    # The ingredients the reference knows (a picked product's, or names it lists):
+    # duplicate therapy and interactions compare these, never free text typed by hand.
+    known: frozenset[str] = frozenset()
     # (ingredient, amount, unit) per ingredient: ("acetaminophen", 325, "mg/1")
     strengths: tuple[tuple[str, Decimal, str], ...] = ()
 
     @property
     def terms(self) -> frozenset[str]:
         return self.classes | {f"ingredient:{name}" for name in self.ingredients}
+
+    @property
+    def known_terms(self) -> frozenset[str]:
+        return self.classes | {f"ingredient:{name}" for name in self.known}
 
     def class_names(self, kind: str = "epc") -> list[str]:
         return sorted(c.split(":", 1)[1] for c in self.classes if c.startswith(f"{kind}:"))
@@ -84,8 +91,10 @@ def profiles(medications: Iterable) -> dict[int, Profile]:
         ingredients = set(names[id(medication)])
         classes: set[str] = set()
         strengths: tuple = ()
+        known_names = {name for name in ingredients if name in known}
         if product := picked.get(medication.pk):
             ingredients |= set(product.ingredients)
+            known_names |= set(product.ingredients)
             classes |= _tagged(product)
             strengths = tuple(
                 (s["ingredient"], Decimal(s["amount"]), s["unit"])
@@ -98,6 +107,7 @@ def profiles(medications: Iterable) -> dict[int, Profile]:
         found[id(medication)] = Profile(
             ingredients=frozenset(ingredients),
             classes=frozenset(classes),
+            known=frozenset(known_names),
             strengths=strengths or _typed_strengths(medication, names[id(medication)]),
         )
     return found
@@ -216,7 +226,7 @@ def duplicate_warnings(*, medication, drug: Profile, others: list) -> list[str]:
     open orders (``others``: (order, profile) pairs)."""
     by_ingredient: dict[str, list[str]] = {}
     for order, other in others:
-        for name in sorted(drug.ingredients & other.ingredients):
+        for name in sorted(drug.known & other.known):
             by_ingredient.setdefault(name, []).append(_order_text(order))
     warnings = []
     for name, orders in sorted(by_ingredient.items()):
@@ -235,8 +245,9 @@ def interaction_warnings(*, drug: Profile, others: list) -> list[str]:
     warnings = []
     for order, other in others:
         for rule in rules.INTERACTIONS:
-            if (drug.terms & rule.one and other.terms & rule.other) or (
-                drug.terms & rule.other and other.terms & rule.one
+            mine, theirs = drug.known_terms, other.known_terms
+            if (mine & rule.one and theirs & rule.other) or (
+                mine & rule.other and theirs & rule.one
             ):
                 warnings.append(
                     f"Interaction with {_order_text(order)}: {rule.name} ({rule.effect}). "
@@ -302,9 +313,7 @@ def ingredient_limit_stop(*, order, administered_at, leave_out=None) -> Ingredie
     from mar.models import Administration
 
     drug = profile(order.medication)
-    capped = [
-        rules.DAILY_MAXIMUMS[n] for n in sorted(drug.ingredients & rules.DAILY_MAXIMUMS.keys())
-    ]
+    capped = [rules.DAILY_MAXIMUMS[n] for n in sorted(drug.known & rules.DAILY_MAXIMUMS.keys())]
     if not capped:
         return None
     day = dt.timedelta(hours=24)
