@@ -5,11 +5,15 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api import offline, views
+from drugref import api as drug_api
 
 app_name = "api"
 
 v1 = [
     path("auth/token/", views.TokenView.as_view(), name="token"),
+    path("drugref/products/", drug_api.ProductSearchView.as_view(), name="drugref_search"),
+    path("drugref/scan/", drug_api.PackageScanView.as_view(), name="drugref_scan"),
+    path("drugref/medications/", drug_api.MedicationPickView.as_view(), name="drugref_pick"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/logout-all/", views.LogoutAllView.as_view(), name="logout_all"),
     path("residents/", views.ResidentListView.as_view(), name="residents"),

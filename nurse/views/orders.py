@@ -118,6 +118,8 @@ def order_new(request: HttpRequest, resident_id) -> HttpResponse:
         initial = _initial_from(replaces) if replaces else {}
         initial.setdefault("starts_on", timezone.now().astimezone(resident.facility.zone).date())
         initial.setdefault("prescriber", resident.physician)
+        if (picked := request.GET.get("medication", "")).isdigit():  # from the drug reference
+            initial.setdefault("medication", int(picked))
         form = forms.OrderForm(initial=initial, medications=medications)
         return _order_page(request, resident, form, replaces=replaces)
 

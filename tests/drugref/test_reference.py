@@ -88,3 +88,55 @@ def test_it_loads_the_whole_shipped_directory_once_and_again_without_change(db):
     assert first.packages == 243_951
     assert first.data_date == "FDA NDC Directory, April 2019"
     assert second.total_changed == 0
+
+
+def test_the_api_searches_scans_and_picks_with_the_data_date(reference, community):
+    from tests.api.conftest import client_for
+
+    nurse = client_for(community.nurse)
+
+    found = nurse.get("/api/v1/drugref/products/", {"q": "norco"})
+    scanned = nurse.get("/api/v1/drugref/scan/", {"code": "0187006301"})
+    unknown = nurse.get("/api/v1/drugref/scan/", {"code": "0000-0000-00"})
+    picked = nurse.post(
+        "/api/v1/drugref/medications/",
+        {"product": scanned.json()["product"]["id"], "package_code": "0187-0063-01"},
+        format="json",
+    )
+    by_tech = client_for(community.tech).post(
+        "/api/v1/drugref/medications/", {"product": scanned.json()["product"]["id"]}, format="json"
+    )
+
+    assert found.status_code == 200
+    assert found.json()["data_date"] == "FDA NDC Directory, April 2019"
+    assert found.json()["results"][0]["ingredients"] == ["hydrocodone", "acetaminophen"]
+    assert scanned.json()["product"]["product_ndc"] == ATIVAN
+    assert scanned.json()["product"]["epc_classes"] == ["Benzodiazepine"]
+    assert unknown.status_code == 404
+    assert picked.status_code == 201
+    assert picked.json()["ndc"] == "00187006301"
+    assert picked.json()["dea_schedule"] == "IV"
+    assert by_tech.status_code == 403
+
+
+def test_the_page_finds_a_product_and_brings_it_to_the_order_form(reference, client, community):
+    from django.urls import reverse
+
+    client.force_login(community.nurse)
+    resident = community.resident
+
+    page = client.get(
+        reverse("drugref:search"), {"q": "amoxicillin", "resident": resident.public_id}
+    )
+    product = Product.objects.get(product_ndc=AMOXICILLIN)
+    picked = client.post(
+        reverse("drugref:pick", args=[product.product_id]), {"resident": resident.public_id}
+    )
+
+    assert page.status_code == 200
+    assert "FDA NDC Directory, April 2019" in page.content.decode()
+    assert "Penicillin-class Antibacterial" in page.content.decode()
+    assert picked.status_code == 302
+    order_form = client.get(picked["Location"])
+    assert order_form.status_code == 200
+    assert "amoxicillin" in order_form.content.decode()

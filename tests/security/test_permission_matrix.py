@@ -295,6 +295,12 @@ ROUTES: dict[str, Route] = {
         Area.EXCEPTION_ACK, method="post", args={"id": "concern"}, ok=400, api=True
     ),
     "api:stock": Route(Area.INVENTORY_READ, api=True),
+    # The drug reference: read by staff, picked into the catalog by nurses.
+    "api:drugref_search": Route(Area.RECORDS_READ, api=True, ok=400),
+    "api:drugref_scan": Route(Area.RECORDS_READ, api=True, ok=400),
+    "api:drugref_pick": Route(Area.ORDER_ENTER, method="post", ok=400, api=True),
+    "drugref:search": Route(Area.ORDER_ENTER),
+    "drugref:pick": Route(Area.ORDER_ENTER, method="post", args={"product_id": "none"}, ok=404),
     "api:stock_item": Route(Area.INVENTORY_READ, args={"id": "item"}, api=True),
     "api:stock_transactions": Route(
         Area.STOCK_HANDLE, method="post", args={"id": "item"}, ok=400, api=True

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from drugref import views
+
+app_name = "drugref"
+
+urlpatterns = [
+    path("", views.reference_search, name="search"),
+    path("pick/<str:product_id>/", views.reference_pick, name="pick"),
+]
