@@ -3,10 +3,12 @@ directory is loaded (its date is shown wherever the data is)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.db.models import Q, QuerySet
 
+from drugref import rules
 from drugref.fda import SHIPPED_DATE
 from drugref.models import LoadRun, Package, Product
 from mar.ndc import ndc11_candidates
@@ -62,4 +64,26 @@ def package_for_scan(*, code: str) -> Package | None:
         .select_related("product")
         .order_by("-product__is_listed", "ndc11", "id")
         .first()
+    )
+
+
+def psychotropic_prn_orders_ending(*, facility_ids, now, within_days: int | None = None):
+    """Open PRN psychotropic orders (the 14-day rule applied at entry, CMS F758) that end
+    within ``within_days`` (default: the reminder's 2 days) or ended in the last week, for
+    the nurse's review and the reminder: soonest end first."""
+    from mar.models import Order
+
+    days = rules.PSYCHOTROPIC_REMIND_DAYS if within_days is None else within_days
+    return list(
+        Order.objects.filter(
+            resident__facility_id__in=facility_ids,
+            frequency=Order.Frequency.PRN,
+            status__in=[Order.Status.PENDING_VERIFICATION, Order.Status.ACTIVE],
+            ends_at__gt=now - dt.timedelta(days=7),
+            ends_at__lte=now + dt.timedelta(days=days),
+            acknowledgements__kind="psychotropic",
+        )
+        .distinct()
+        .select_related("resident", "medication")
+        .order_by("ends_at", "id")
     )

@@ -8,7 +8,7 @@ import datetime as dt
 from django.db import transaction
 
 from drugref.models import MedicationProduct, Package, Product
-from drugref.selectors import reference_date
+from drugref.selectors import psychotropic_prn_orders_ending, reference_date
 from mar.models import Medication, Route
 from mar.services.orders import OrderInvalid, medication_create
 from staff.models import User
@@ -106,3 +106,45 @@ def medication_from_product(
         defaults={"product": product, "package": package, "data_date": reference_date()},
     )
     return medication
+
+
+def reminders_psychotropic_prn_ending(*, now: dt.datetime) -> int:
+    """Remind the nurses of a community, once per order, 2 days before a PRN psychotropic
+    order ends under the 14-day rule: ask the prescriber to renew it (with a rationale
+    and a duration) or let it end. Returns how many orders were found."""
+    from django.urls import reverse
+
+    from mar.models import Notification, Order
+    from mar.services.notifications import notifications_create
+    from staff.selectors import nurses_by_facility
+
+    facility_ids = set(
+        Order.objects.filter(acknowledgements__kind="psychotropic").values_list(
+            "resident__facility_id", flat=True
+        )
+    )
+    ending = [
+        order
+        for order in psychotropic_prn_orders_ending(facility_ids=facility_ids, now=now)
+        if order.ends_at > now
+    ]
+    nurses = nurses_by_facility(facility_ids={o.resident.facility_id for o in ending})
+    notifications_create(
+        notifications=[
+            Notification(
+                recipient_id=nurse_id,
+                facility_id=order.resident.facility_id,
+                kind=Notification.Kind.PSYCHOTROPIC_ENDING,
+                subject_key=f"psychotropic-prn:{order.pk}",
+                title=f"PRN {order.medication} for {order.resident.display_name} ends "
+                f"{order.ends_at.astimezone(order.resident.facility.zone):%a %b %-d %H:%M}",
+                body="A PRN psychotropic order ends after 14 days (CMS F758). Ask the "
+                "prescriber to renew it with a rationale and a duration, or let it end.",
+                link=reverse("nurse:order_detail", args=[order.public_id]),
+                created_at=now,
+            )
+            for order in ending
+            for nurse_id in nurses.get(order.resident.facility_id, [])
+        ]
+    )
+    return len(ending)

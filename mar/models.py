@@ -910,6 +910,7 @@ class Notification(models.Model):
         OVERRIDE_REQUESTED = "override_requested", "Nurse override asked"
         ALLERGY_CONFLICT = "allergy_conflict", "New allergy matches an order"
         DOSE_HELD = "dose_held", "Dose held for a hold parameter"
+        PSYCHOTROPIC_ENDING = "psychotropic_ending", "PRN psychotropic order ending"
 
     recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
     facility = models.ForeignKey(

@@ -397,6 +397,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mar.remind_certification_expiry",
         "schedule": crontab(hour=6, minute=0),
     },
+    "remind-psychotropic-prn-ending": {
+        "task": "drugref.remind_psychotropic_prn_ending",
+        "schedule": 60 * 60,
+    },
     "daily-stock-check": {
         "task": "inventory.daily_stock_check",
         "schedule": crontab(hour=6, minute=15),

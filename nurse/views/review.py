@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from drugref import selectors as drug_selectors
 from mar import forms
 from mar.services import followups
 from medtech.core import permissions
@@ -61,6 +62,9 @@ def review_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "followups": nurse_selectors.followups_open(user=request.user, now=now),
+        "psychotropics_ending": drug_selectors.psychotropic_prn_orders_ending(
+            facility_ids=[f.pk for f in choices.facilities], now=now
+        ),
         "now": now,
         "can_ack": permissions.can(request.user, ACK),
         "invalid_filters": form.is_bound and not form.is_valid(),

@@ -265,3 +265,27 @@ def test_a_documented_rationale_keeps_a_longer_prn_psychotropic(reference, commu
 
     assert response.status_code == 201
     assert Order.objects.get(public_id=response.json()["id"]).ends_at == ends
+
+
+def test_the_nurses_are_reminded_2_days_before_and_the_review_lists_it(
+    reference, client, community, clock
+):
+    from drugref.services import reminders_psychotropic_prn_ending
+    from mar.models import Notification
+
+    response = enter(community, pick(community.nurse, ATIVAN), **prn(indication="Anxiety"))
+    order = Order.objects.get(public_id=response.json()["id"])
+
+    early = reminders_psychotropic_prn_ending(now=order.ends_at - dt.timedelta(days=3))
+    due = reminders_psychotropic_prn_ending(now=order.ends_at - dt.timedelta(days=2))
+    again = reminders_psychotropic_prn_ending(now=order.ends_at - dt.timedelta(days=1))
+    clock.move_to(order.ends_at - dt.timedelta(days=1))
+    client.force_login(community.nurse)
+    review = client.get(reverse("nurse:review"))
+
+    assert (early, due, again) == (0, 1, 1)
+    reminders = Notification.objects.filter(kind="psychotropic_ending")
+    assert {n.recipient for n in reminders} == {community.nurse, community.second_nurse}
+    assert reminders.count() == 2  # once per nurse, however often the job runs
+    assert review.status_code == 200
+    assert 'data-testid="psychotropics-ending"' in review.content.decode()
