@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
@@ -87,3 +88,51 @@ def psychotropic_prn_orders_ending(*, facility_ids, now, within_days: int | None
         .select_related("resident", "medication")
         .order_by("ends_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class AlertMonth:
+    month: dt.date
+    kind: str
+    alerts: int  # answered at entry or after an allergy was recorded: the order went ahead
+    overrides: int  # of them, an allergy kept with a reason, or a warning answered with one
+    verifications: int  # the second nurse's answers to the same alerts
+
+
+def drug_alert_counts(*, facility, now: dt.datetime, months: int = 6) -> list[AlertMonth]:
+    """Per month (in the community's time zone) and kind: the checks' alerts that nurses
+    answered, from ``OrderAcknowledgement`` (who, when and why are on each order). An
+    order refused for want of an answer writes nothing, so is not counted."""
+    from django.db.models import Count, Q
+    from django.db.models.functions import TruncMonth
+
+    from mar.models import OrderAcknowledgement
+
+    since = (now.astimezone(facility.zone) - dt.timedelta(days=31 * months)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    entry = Q(stage__in=["entry", "allergy_recorded"])
+    rows = (
+        OrderAcknowledgement.objects.filter(
+            order__resident__facility=facility, acknowledged_at__gte=since
+        )
+        .annotate(month=TruncMonth("acknowledged_at", tzinfo=facility.zone))
+        .values("month", "kind")
+        .annotate(
+            alerts=Count("id", filter=entry),
+            overrides=Count("id", filter=entry & ~Q(kind="psychotropic")),
+            verifications=Count("id", filter=Q(stage="verification")),
+        )
+        .order_by("-month", "kind")
+    )
+    labels = dict(OrderAcknowledgement.Kind.choices)
+    return [
+        AlertMonth(
+            month=row["month"].date(),
+            kind=labels.get(row["kind"], row["kind"]),
+            alerts=row["alerts"],
+            overrides=row["overrides"],
+            verifications=row["verifications"],
+        )
+        for row in rows
+    ]

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from drugref import selectors as drug_selectors
 from mar import forms
 from medtech.core import permissions
 from medtech.core.scope import facilities_of
@@ -233,6 +234,9 @@ def reports(request: HttpRequest) -> HttpResponse:
         "facilities": facilities,
         "query": request.GET.urlencode(),
         "days_count": len(days),
+        "drug_alerts": drug_selectors.drug_alert_counts(
+            facility=report.facility, now=timezone.now()
+        ),
     }
     return render(request, "nurse/reports.html", context)
 

@@ -289,3 +289,25 @@ def test_the_nurses_are_reminded_2_days_before_and_the_review_lists_it(
     assert reminders.count() == 2  # once per nurse, however often the job runs
     assert review.status_code == 200
     assert 'data-testid="psychotropics-ending"' in review.content.decode()
+
+
+def test_the_reports_count_alerts_and_overrides_per_month(reference, client, community):
+    OrderFactory(resident=community.resident, medication=pick(community.nurse, COUMADIN))
+    Allergy.objects.create(resident=community.resident, allergen="Penicillin")
+    enter(
+        community, pick(community.nurse, IBUPROFEN), drug_warnings_reason="Short course, INR weekly"
+    )
+    enter(
+        community,
+        pick(community.nurse, AMOXICILLIN),
+        allergy_override_reason="Took amoxicillin in 2024 without any reaction",
+    )
+    client.force_login(community.nurse)
+
+    page = client.get(reverse("nurse:reports"))
+
+    assert page.status_code == 200
+    table = page.content.decode().split('data-testid="drug-alerts"')[1]
+    assert "Drug interaction" in table
+    assert "Allergy" in table
+    assert AT.strftime("%b %Y") in table
