@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from drugref.services import medications_link_by_ndc
 from inventory.models import CartAssignment, MedCart, StockItem, StockTransaction
 from mar.models import Medication, Order, Route
 from medtech.core.errors import Conflict
@@ -226,13 +227,15 @@ def _dose_limit_fields(key: str) -> dict:
 
 
 Form = Medication.Form
-# NDCs are illustrative: the 11-digit 5-4-2 shape the check constraint accepts, not looked
-# up in the FDA directory. Never use them to dispense.
+# NDCs are real package codes of the FDA NDC Directory of April 2019 (the drug reference's
+# shipped copy; tests/demo checks each one names a product with these ingredients). The
+# dietary supplements (calcium with D3, B12 tablets, melatonin) are not drugs the FDA
+# lists, so they have none. Demo data: never use them to dispense.
 CATALOG: dict[str, Drug] = {
     "lisinopril": Drug("lisinopril", "Zestril", "10 mg", Form.TABLET, Route.ORAL,
-                       "00310013010", ("lisinopril",)),
+                       "52427044090", ("lisinopril",)),
     "amlodipine": Drug("amlodipine besylate", "Norvasc", "5 mg", Form.TABLET, Route.ORAL,
-                       "00069152630", ("amlodipine",)),
+                       "00069153041", ("amlodipine",)),
     "metoprolol": Drug("metoprolol tartrate", "Lopressor", "25 mg", Form.TABLET, Route.ORAL,
                        "00378001801", ("metoprolol",)),
     "furosemide": Drug("furosemide", "Lasix", "20 mg", Form.TABLET, Route.ORAL,
@@ -248,11 +251,11 @@ CATALOG: dict[str, Drug] = {
                              Route.SUBCUTANEOUS, "00088222033", ("insulin glargine",),
                              is_high_alert=True, package_quantity=1000),
     "warfarin": Drug("warfarin", "Coumadin", "2.5 mg", Form.TABLET, Route.ORAL,
-                     "00056017270", ("warfarin",), is_high_alert=True),
+                     "00056017601", ("warfarin",), is_high_alert=True),
     "apixaban": Drug("apixaban", "Eliquis", "2.5 mg", Form.TABLET, Route.ORAL,
                      "00003089321", ("apixaban",)),
     "carbidopa_levodopa": Drug("carbidopa/levodopa", "Sinemet", "25 mg-100 mg", Form.TABLET,
-                               Route.ORAL, "00006065068", ("carbidopa", "levodopa"),
+                               Route.ORAL, "00006391668", ("carbidopa", "levodopa"),
                                is_time_critical=True),
     "levothyroxine": Drug("levothyroxine", "Synthroid", "50 mcg", Form.TABLET, Route.ORAL,
                           "00074455290", ("levothyroxine",)),
@@ -265,28 +268,28 @@ CATALOG: dict[str, Drug] = {
     "mirtazapine": Drug("mirtazapine", "Remeron", "15 mg", Form.TABLET, Route.ORAL,
                         "00052010530", ("mirtazapine",)),
     "atorvastatin": Drug("atorvastatin", "Lipitor", "20 mg", Form.TABLET, Route.ORAL,
-                         "00071015523", ("atorvastatin",)),
+                         "00071015610", ("atorvastatin",)),
     "omeprazole": Drug("omeprazole", "Prilosec", "20 mg", Form.CAPSULE, Route.ORAL,
-                       "00186074231", ("omeprazole",)),
+                       "00378615001", ("omeprazole",)),
     "docusate": Drug("docusate sodium", "Colace", "100 mg", Form.CAPSULE, Route.ORAL,
-                     "67618010010", ("docusate sodium",)),
+                     "67618010110", ("docusate sodium",)),
     "senna": Drug("sennosides", "Senokot", "8.6 mg", Form.TABLET, Route.ORAL,
                   "67618030010", ("sennosides",)),
     "peg": Drug("polyethylene glycol 3350", "MiraLAX", "17 g/dose", Form.POWDER, Route.ORAL,
                 "11523723404", ("polyethylene glycol 3350",), package_quantity=510),
     "calcium_d": Drug("calcium carbonate/cholecalciferol", "Caltrate 600+D3",
-                      "600 mg-800 IU", Form.TABLET, Route.ORAL, "00005550720",
+                      "600 mg-800 IU", Form.TABLET, Route.ORAL, "",
                       ("calcium carbonate", "cholecalciferol")),
     "b12": Drug("cyanocobalamin", "", "1000 mcg", Form.TABLET, Route.ORAL,
-                "00904585360", ("cyanocobalamin",)),
+                "", ("cyanocobalamin",)),
     "alendronate": Drug("alendronate", "Fosamax", "70 mg", Form.TABLET, Route.ORAL,
                         "00006003144", ("alendronate",)),
     "vitamin_d": Drug("ergocalciferol", "Drisdol", "50,000 IU", Form.CAPSULE, Route.ORAL,
-                      "00024039201", ("ergocalciferol",)),
+                      "30698049301", ("ergocalciferol",)),
     "latanoprost": Drug("latanoprost", "Xalatan", "0.005%", Form.DROPS, Route.OPHTHALMIC,
                         "00013830304", ("latanoprost",), package_quantity=80),
     "timolol": Drug("timolol maleate", "Timoptic", "0.5%", Form.DROPS, Route.OPHTHALMIC,
-                    "00006036610", ("timolol",), package_quantity=100),
+                    "17478028810", ("timolol",), package_quantity=100),
     "lidocaine_patch": Drug("lidocaine", "Lidoderm", "5%", Form.PATCH, Route.TOPICAL,
                             "63481068706", ("lidocaine",), package_quantity=30,
                             package=StockItem.Package.BOX),
@@ -295,38 +298,38 @@ CATALOG: dict[str, Drug] = {
                            is_high_alert=True, package_quantity=5,
                            package=StockItem.Package.BOX),
     "tiotropium": Drug("tiotropium", "Spiriva Respimat", "2.5 mcg/actuation", Form.INHALER,
-                       Route.INHALED, "00597015761", ("tiotropium",), package_quantity=60),
+                       Route.INHALED, "00597010028", ("tiotropium",), package_quantity=60),
     "duoneb": Drug("ipratropium/albuterol", "DuoNeb", "0.5 mg-3 mg/3 mL", Form.SOLUTION,
-                   Route.INHALED, "49502067260", ("ipratropium", "albuterol"),
+                   Route.INHALED, "00487020101", ("ipratropium", "albuterol"),
                    package_quantity=180, package=StockItem.Package.BOX),
     "albuterol": Drug("albuterol", "Proventil HFA", "90 mcg/actuation", Form.INHALER,
                       Route.INHALED, "00085113201", ("albuterol",), package_quantity=200),
     "tamsulosin": Drug("tamsulosin", "Flomax", "0.4 mg", Form.CAPSULE, Route.ORAL,
                        "00597005801", ("tamsulosin",)),
     "acetaminophen": Drug("acetaminophen", "Tylenol", "325 mg", Form.TABLET, Route.ORAL,
-                          "50580048810", ("acetaminophen",)),
+                          "50580049660", ("acetaminophen",)),
     "lorazepam": Drug("lorazepam", "Ativan", "0.5 mg", Form.TABLET, Route.ORAL,
                       "00187006301", ("lorazepam",), dea_schedule="IV"),
     "hydrocodone_apap": Drug("hydrocodone/acetaminophen", "Norco", "5 mg-325 mg", Form.TABLET,
-                             Route.ORAL, "00591038901", ("hydrocodone", "acetaminophen"),
+                             Route.ORAL, "00023600201", ("hydrocodone", "acetaminophen"),
                              dea_schedule="II"),
     "ondansetron": Drug("ondansetron ODT", "Zofran ODT", "4 mg", Form.TABLET, Route.ORAL,
-                        "00078067961", ("ondansetron",)),
+                        "00078067919", ("ondansetron",)),
     "bisacodyl": Drug("bisacodyl", "Dulcolax", "10 mg", Form.SUPPOSITORY, Route.RECTAL,
-                      "00597001257", ("bisacodyl",), package_quantity=12,
+                      "00597005216", ("bisacodyl",), package_quantity=12,
                       package=StockItem.Package.BOX),
     "melatonin": Drug("melatonin", "", "3 mg", Form.TABLET, Route.ORAL,
-                      "00904693860", ("melatonin",)),
+                      "", ("melatonin",)),
     "loratadine": Drug("loratadine", "Claritin", "10 mg", Form.TABLET, Route.ORAL,
                        "11523716002", ("loratadine",)),
     "fluticasone": Drug("fluticasone propionate", "Flonase", "50 mcg/spray", Form.SUSPENSION,
                         Route.NASAL, "00135057603", ("fluticasone",), package_quantity=120,
                         package=StockItem.Package.BOTTLE),
     "magnesium_hydroxide": Drug("magnesium hydroxide", "Phillips' Milk of Magnesia",
-                                "400 mg/5 mL", Form.SUSPENSION, Route.ORAL, "00280004710",
+                                "400 mg/5 mL", Form.SUSPENSION, Route.ORAL, "00121043130",
                                 ("magnesium hydroxide",), package_quantity=355),
     "guaifenesin": Drug("guaifenesin", "Robitussin", "100 mg/5 mL", Form.SOLUTION, Route.ORAL,
-                        "00031874112", ("guaifenesin",), package_quantity=118),
+                        "00121074404", ("guaifenesin",), package_quantity=118),
     "artificial_tears": Drug("carboxymethylcellulose", "Refresh Tears", "0.5%", Form.DROPS,
                              Route.OPHTHALMIC, "00023079815", ("carboxymethylcellulose",),
                              package_quantity=300),
@@ -899,6 +902,7 @@ def _ensure_catalog() -> dict[str, Medication]:
             **_dose_limit_fields(key),
         )
     Medication.objects.bulk_create(missing.values())
+    medications_link_by_ndc(medications=list(missing.values()))  # when the reference is loaded
     if limited:
         Medication.objects.bulk_update(limited, list(_dose_limit_fields("warfarin")))
     return catalog

@@ -25,6 +25,7 @@ SHIPPED_DATE = "FDA NDC Directory, April 2019"
 SALT_WORDS = frozenset(
     [
         "acetate",
+        "acetonide",
         "anhydrous",
         "besylate",
         "bitartrate",
@@ -36,9 +37,11 @@ SALT_WORDS = frozenset(
         "dihydrate",
         "dihydrochloride",
         "dipotassium",
+        "dipropionate",
         "disodium",
         "dimesylate",
         "fumarate",
+        "furoate",
         "gluconate",
         "hcl",
         "hemifumarate",
@@ -62,6 +65,7 @@ SALT_WORDS = frozenset(
         "phosphate",
         "polistirex",
         "potassium",
+        "propionate",
         "sesquihydrate",
         "sodium",
         "succinate",

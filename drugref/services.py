@@ -148,3 +148,23 @@ def reminders_psychotropic_prn_ending(*, now: dt.datetime) -> int:
         ]
     )
     return len(ending)
+
+
+def medications_link_by_ndc(*, medications: list[Medication]) -> int:
+    """Link catalog medications to the reference product of their package NDC (the demo
+    catalog's codes are real): two queries. Returns how many were linked; none when the
+    reference is not loaded."""
+    by_ndc = {m.ndc: m for m in medications if m.ndc and m.pk}
+    packages = Package.objects.filter(ndc11__in=by_ndc).select_related("product")
+    date = reference_date()
+    links = [
+        MedicationProduct(
+            medication=by_ndc[package.ndc11],
+            product=package.product,
+            package=package,
+            data_date=date,
+        )
+        for package in packages.order_by("ndc11", "id").distinct("ndc11")
+    ]
+    MedicationProduct.objects.bulk_create(links, ignore_conflicts=True)
+    return len(links)
