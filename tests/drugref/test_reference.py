@@ -140,3 +140,17 @@ def test_the_page_finds_a_product_and_brings_it_to_the_order_form(reference, cli
     order_form = client.get(picked["Location"])
     assert order_form.status_code == 200
     assert "amoxicillin" in order_form.content.decode()
+
+
+def test_the_command_prints_counts_and_skips_a_loaded_reference_if_asked(reference):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    again, skipped = StringIO(), StringIO()
+    call_command("drugref_load", "--ndc-dir", str(SUBSET), "--data-date", "x", stdout=again)
+    call_command("drugref_load", "--if-empty", stdout=skipped)
+
+    assert "13 products, 31 packages" in again.getvalue()
+    assert "0 rows changed" in again.getvalue()
+    assert "is loaded" in skipped.getvalue()

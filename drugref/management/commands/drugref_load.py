@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from drugref.loader import drugref_load
+from drugref.models import Product
+from drugref.selectors import reference_date
 
 
 class Command(BaseCommand):
@@ -21,12 +23,27 @@ class Command(BaseCommand):
             help="A folder holding the FDA's product.txt and package.txt (unzipped).",
         )
         parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing if a directory is loaded already (used by make run).",
+        )
+        parser.add_argument(
             "--data-date",
             default="",
             help="Which directory it is, shown with the data (default: the files' date).",
         )
 
-    def handle(self, *args, ndc_dir: Path | None = None, data_date: str = "", **options) -> None:
+    def handle(
+        self,
+        *args,
+        ndc_dir: Path | None = None,
+        data_date: str = "",
+        if_empty: bool = False,
+        **options,
+    ) -> None:
+        if if_empty and Product.objects.exists():
+            self.stdout.write(f"The drug reference is loaded ({reference_date()}).")
+            return
         result = drugref_load(directory=ndc_dir, now=timezone.now(), data_date=data_date)
         self.stdout.write(f"{result.data_date}")
         self.stdout.write(
