@@ -13,6 +13,7 @@ from mar.models import Administration, Order, OrderAcknowledgement
 from residents import services as resident_services
 from residents.models import Allergy
 from tests.api.conftest import AT, client_for, stocked_order
+from tests.api.test_order_safety import enter
 from tests.drugref.conftest import (
     AMOXICILLIN,
     APAP_500,
@@ -28,33 +29,12 @@ from tests.factories import OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-URL = "/api/v1/orders/"
+URL = "/api/v1/orders/"  # the orders, entered through tests.api.test_order_safety.enter
 CLASS_ALLERGIES = [
     pytest.param("Penicillin", AMOXICILLIN, "same class (Penicillin-class Antibacterial", id="pcn"),
     pytest.param("Sulfa", SMX_TMP, "same class (Sulfonamide", id="sulfa"),
     pytest.param("Codeine", NORCO, "possible cross-sensitivity", id="codeine"),
 ]
-
-
-def api_order(community, medication, **fields) -> dict:
-    return {
-        "resident": str(community.resident.public_id),
-        "medication": str(medication.public_id),
-        "dose_amount": 1,
-        "dose_unit": "tablet",
-        "route": "oral",
-        "frequency": "times_of_day",
-        "administration_times": ["08:00"],
-        "starts_at": AT.isoformat(),
-        "prescriber": "Dr. Ana Ortiz",
-        **fields,
-    }
-
-
-def enter(community, medication, **fields):
-    return client_for(community.nurse).post(
-        URL, api_order(community, medication, **fields), format="json"
-    )
 
 
 def prn(**fields) -> dict:
@@ -311,3 +291,32 @@ def test_the_reports_count_alerts_and_overrides_per_month(reference, client, com
     assert "Drug interaction" in table
     assert "Allergy" in table
     assert AT.strftime("%b %Y") in table
+
+
+def test_the_page_shows_an_interaction_and_takes_the_reason(reference, client, community):
+    OrderFactory(resident=community.resident, medication=pick(community.nurse, COUMADIN))
+    ibuprofen = pick(community.nurse, IBUPROFEN)
+    client.force_login(community.nurse)
+    url = reverse("nurse:order_new", args=[community.resident.public_id])
+    form = {
+        "medication": ibuprofen.pk,
+        "dose_amount": "1",
+        "dose_unit": "tablet",
+        "route": "oral",
+        "frequency": "times_of_day",
+        "administration_times": "08:00",
+        "starts_on": AT.date().isoformat(),
+        "starts_time": "08:00",
+        "prescriber": "Dr. Ana Ortiz",
+    }
+
+    refused = client.post(url, form)
+    entered = client.post(url, form | {"drug_warnings_reason": "Prescriber aware, INR weekly"})
+
+    assert refused.status_code == 400
+    assert 'data-testid="interaction-warning"' in refused.content.decode()
+    assert "Warfarin + NSAIDs" in refused.content.decode()
+    assert entered.status_code == 302
+    assert OrderAcknowledgement.objects.get(kind="interaction").answer == (
+        "Prescriber aware, INR weekly"
+    )
