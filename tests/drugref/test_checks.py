@@ -316,6 +316,7 @@ def test_the_page_shows_an_interaction_and_takes_the_reason(reference, client, c
     assert refused.status_code == 400
     assert 'data-testid="interaction-warning"' in refused.content.decode()
     assert "Warfarin + NSAIDs" in refused.content.decode()
+    assert "FDA NDC Directory, April 2019" in refused.content.decode()
     assert entered.status_code == 302
     assert OrderAcknowledgement.objects.get(kind="interaction").answer == (
         "Prescriber aware, INR weekly"
