@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from mar.models import Administration, Order, OrderAcknowledgement
+from mar.services import stays
 from residents import services as resident_services
 from residents.models import Allergy
 from tests.api.conftest import AT, client_for, stocked_order
@@ -108,7 +109,7 @@ def test_an_allergy_added_later_stops_the_matching_order(
     order = OrderFactory(resident=community.resident, medication=pick(community.nurse, product))
     admin = UserFactory(role="administrator", facility=community.facility)
 
-    resident_services.resident_allergy_add(
+    stays.resident_allergy_add(  # what the resident's page and the API call
         resident=community.resident,
         by=admin,
         allergy=resident_services.AllergyInput(allergen, "Rash", "moderate"),
