@@ -38,6 +38,21 @@ CLASS_ALLERGIES = [
 ]
 
 
+def page_order(medication) -> dict:
+    """The nurse's order form for one tablet at 08:00 daily."""
+    return {
+        "medication": medication.pk,
+        "dose_amount": "1",
+        "dose_unit": "tablet",
+        "route": "oral",
+        "frequency": "times_of_day",
+        "administration_times": "08:00",
+        "starts_on": AT.date().isoformat(),
+        "starts_time": "08:00",
+        "prescriber": "Dr. Ana Ortiz",
+    }
+
+
 def prn(**fields) -> dict:
     return {
         "frequency": "prn",
@@ -82,17 +97,7 @@ def test_the_page_flags_a_class_allergy(reference, client, community, allergen, 
 
     response = client.post(
         reverse("nurse:order_new", args=[community.resident.public_id]),
-        {
-            "medication": medication.pk,
-            "dose_amount": "1",
-            "dose_unit": "tablet",
-            "route": "oral",
-            "frequency": "times_of_day",
-            "administration_times": "08:00",
-            "starts_on": AT.date().isoformat(),
-            "starts_time": "08:00",
-            "prescriber": "Dr. Ana Ortiz",
-        },
+        page_order(medication),
     )
 
     assert response.status_code == 400
@@ -299,17 +304,7 @@ def test_the_page_shows_an_interaction_and_takes_the_reason(reference, client, c
     ibuprofen = pick(community.nurse, IBUPROFEN)
     client.force_login(community.nurse)
     url = reverse("nurse:order_new", args=[community.resident.public_id])
-    form = {
-        "medication": ibuprofen.pk,
-        "dose_amount": "1",
-        "dose_unit": "tablet",
-        "route": "oral",
-        "frequency": "times_of_day",
-        "administration_times": "08:00",
-        "starts_on": AT.date().isoformat(),
-        "starts_time": "08:00",
-        "prescriber": "Dr. Ana Ortiz",
-    }
+    form = page_order(ibuprofen)
 
     refused = client.post(url, form)
     entered = client.post(url, form | {"drug_warnings_reason": "Prescriber aware, INR weekly"})
