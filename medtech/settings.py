@@ -398,7 +398,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "remind-psychotropic-prn-ending": {
-        "task": "drugref.remind_psychotropic_prn_ending",
+        "task": "mar.remind_psychotropic_prn_ending",
         "schedule": 60 * 60,
     },
     "daily-stock-check": {

@@ -15,7 +15,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("staff/", include("staff.manage_urls")),
     path("api/", include("api.urls")),
-    path("drugs/", include("drugref.urls")),
+    path("drugs/", include("nurse.drug_urls")),
     path("fhir/r4/", include("api.fhir_urls")),
     path("admin/", admin.site.urls),
 ]

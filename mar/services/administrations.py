@@ -22,7 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 
-from drugref.checks import ingredient_limit_stop
+from drugref.checks import daily_caps, ingredient_limit_stop
+from drugref.ndc import ndc_matches
 from inventory.services import (
     StockUnavailable,
     stock_move_for_amended_amount,
@@ -39,13 +40,13 @@ from mar.models import (
     ScheduledDose,
     Vital,
 )
-from mar.ndc import ndc_matches
 from mar.prn import PrnLimits, prn_stop, prn_stop_message
 from mar.selectors import (
     UNDO_WINDOW,
     administration_current_value,
     amended_value_text,
     dose_neighbours,
+    doses_given_to_resident_around,
     given_times_around,
     resident_away_refusal,
 )
@@ -639,8 +640,14 @@ def _check_prn_limits(
         limits=PrnLimits.of(order),
     )
     if stop is None:
-        if capped := ingredient_limit_stop(
-            order=order, administered_at=administered_at, leave_out=leave_out
+        if daily_caps(order.medication) and (
+            capped := ingredient_limit_stop(
+                order=order,
+                administered_at=administered_at,
+                given=doses_given_to_resident_around(
+                    resident_id=order.resident_id, at=administered_at, leave_out=leave_out
+                ),
+            )
         ):
             raise PrnLimitReached(capped.message, allowed_at=capped.allowed_at)
         return

@@ -13,8 +13,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from drugref import selectors as drug_selectors
 from mar import forms
+from mar import selectors_drugs as drug_selectors
 from medtech.core import permissions
 from medtech.core.scope import facilities_of
 from nurse import reports as nurse_reports

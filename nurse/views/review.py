@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from drugref import selectors as drug_selectors
 from mar import forms
+from mar import selectors_drugs as drug_selectors
 from mar.services import followups
 from medtech.core import permissions
 from nurse import selectors as nurse_selectors

@@ -11,8 +11,8 @@ import pytest
 from drugref.fda import SHIPPED_DATE
 from drugref.loader import drugref_load
 from drugref.models import Product
-from drugref.services import medication_from_product
 from mar.models import Medication
+from mar.services.drug_reference import medication_from_product
 from tests import clock
 
 SUBSET = Path(__file__).parent / "ndc_subset"

@@ -256,8 +256,8 @@ def test_a_documented_rationale_keeps_a_longer_prn_psychotropic(reference, commu
 def test_the_nurses_are_reminded_2_days_before_and_the_review_lists_it(
     reference, client, community, clock
 ):
-    from drugref.services import reminders_psychotropic_prn_ending
     from mar.models import Notification
+    from mar.services.drug_reference import reminders_psychotropic_prn_ending
 
     response = enter(community, pick(community.nurse, ATIVAN), **prn(indication="Anxiety"))
     order = Order.objects.get(public_id=response.json()["id"])

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from drugref.ndc import ndc11_candidates, ndc_matches
 from inventory.models import StockItem, StockTransaction
 from mar.models import Administration, Medication
-from mar.ndc import ndc11_candidates, ndc_matches
 from mar.services import administrations as charting
 from tests.gates.conftest import WAYS, due, stocked
 from tests.mar.conftest import Community

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from drugref import views
+from nurse.views import drugs as views
 
 app_name = "drugref"
 

@@ -1,17 +1,22 @@
-"""Writes from the drug reference: a catalog medication picked from a reference product
-(its ingredients, classes and DEA schedule come with it)."""
+"""Writes that take from the drug reference: a catalog medication picked from a reference
+product (its ingredients, classes and DEA schedule come with it), the link of catalog
+medications to their products, and the reminder of PRN psychotropic orders near their end."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.db import transaction
+from django.urls import reverse
 
 from drugref.models import MedicationProduct, Package, Product
-from drugref.selectors import psychotropic_prn_orders_ending, reference_date
-from mar.models import Medication, Route
+from drugref.selectors import reference_date
+from mar.models import Medication, Notification, Order, Route
+from mar.selectors_drugs import psychotropic_prn_orders_ending
+from mar.services.notifications import notifications_create
 from mar.services.orders import OrderInvalid, medication_create
 from staff.models import User
+from staff.selectors import nurses_by_facility
 
 # The FDA's dosage forms (first word or phrase) as the catalog's forms.
 FORMS = (
@@ -112,12 +117,6 @@ def reminders_psychotropic_prn_ending(*, now: dt.datetime) -> int:
     """Remind the nurses of a community, once per order, 2 days before a PRN psychotropic
     order ends under the 14-day rule: ask the prescriber to renew it (with a rationale
     and a duration) or let it end. Returns how many orders were found."""
-    from django.urls import reverse
-
-    from mar.models import Notification, Order
-    from mar.services.notifications import notifications_create
-    from staff.selectors import nurses_by_facility
-
     facility_ids = set(
         Order.objects.filter(acknowledgements__kind="psychotropic").values_list(
             "resident__facility_id", flat=True

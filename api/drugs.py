@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from api import serializers as s
 from api.exceptions import ReferenceNotFound
 from api.views import ApiView, errors, require_role
-from drugref import selectors, services
+from drugref import selectors
 from drugref.models import Product
+from mar.services import drug_reference as services
 from medtech.core.permissions import Area
 
 

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from drugref import selectors, services
+from drugref import selectors
 from drugref.models import Product
+from mar.services import drug_reference as services
 from mar.services.orders import OrderError
 from medtech.core import permissions
 from nurse import selectors as nurse_selectors
