@@ -514,7 +514,11 @@ def facility_update(
     _distinct_times(pass_times)
     before = snapshot(facility, fields=FACILITY_FIELDS)
     for name, value in fields.items():
-        setattr(facility, name, value.strip() if isinstance(value, str) else value)
+        # A browser sends a textarea's line breaks as CRLF: the same address typed once is
+        # the same address, so saving unchanged settings logs no change.
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+        setattr(facility, name, value)
     facility.full_clean(exclude=["name"])
     facility.save()
     after = snapshot(facility, fields=FACILITY_FIELDS)
