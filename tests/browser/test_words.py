@@ -9,6 +9,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from inventory.models import CartAssignment
+from mar.services import concerns
+from residents.models import ConcernReport
 from tests import clock
 from tests.browser import test_csp
 from tests.browser.conftest import screenshot
@@ -57,4 +59,29 @@ def test_the_favicon_is_served_and_linked(live_server, watched_page, floor):
     assert icon.status == 200
     assert icon.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
     assert page.locator('link[rel="icon"]').count() == 1
+    assert console == []
+
+
+def test_one_long_word_in_a_concern_does_not_stretch_the_review_page(
+    live_server, watched_page, floor
+):
+    page, console = watched_page
+    concerns.concern_report(
+        resident=floor.resident,
+        user=floor.rosa,
+        kind=ConcernReport.Kind.CHANGE_OF_CONDITION,
+        description="Rash after lunch, photo at " + "https://example.test/" + "a" * 300,
+        observed_at=clock.now(),
+        now=clock.now(),
+    )
+    sign_in(page, live_server.url, floor.nurse)
+
+    page.goto(live_server.url + reverse("nurse:review"))
+    expect(page.locator("[data-testid=exception-row]").first).to_be_visible()
+    screenshot(page, "words-review-long-word")
+    page.goto(live_server.url + reverse("nurse:reports"))
+    screenshot(page, "words-reports")
+
+    page.goto(live_server.url + reverse("nurse:review"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
     assert console == []
