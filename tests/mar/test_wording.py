@@ -4,10 +4,12 @@ display strings and the printed MAR read them from."""
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -25,6 +27,7 @@ from tests.world import person
 
 AT = NOW + dt.timedelta(minutes=30)  # 07:30 in Chicago: the 08:00 dose is due
 CHICAGO = ZoneInfo("America/Chicago")
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "print"
 
 
 @pytest.fixture
@@ -187,7 +190,10 @@ def test_the_printed_mar_calls_an_inhaled_duoneb_an_inhalation_solution(communit
     mar = monthly_mars(residents=[community.resident], month=Month(dt.date(2026, 11, 1)), now=AT)[0]
 
     block = next(b for b in mar.orders if "DuoNeb" in b.medication)
-    pdf = PdfReader(io.BytesIO(render.render_monthly_mar(mar, rendered_at=AT)))
+    printed = render.render_monthly_mar(mar, rendered_at=AT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "words-monthly-mar.pdf").write_bytes(printed)  # for a person to look at
+    pdf = PdfReader(io.BytesIO(printed))
     text = " ".join(" ".join((page.extract_text() or "").split()) for page in pdf.pages)
 
     assert "inhalation solution" in block.medication
