@@ -255,6 +255,14 @@ def _local_instant(day: dt.date, clock: dt.time | None, zone: ZoneInfo) -> dt.da
     return dt.datetime.combine(day, clock or dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
+def _is_clock(text: str) -> bool:
+    try:
+        dt.time.fromisoformat(text if len(text) > 4 else f"0{text}")
+    except ValueError:
+        return False
+    return True
+
+
 def _end_instant(last_day: dt.date, clock: dt.time | None, zone: ZoneInfo) -> dt.datetime:
     """When an order "ending on Dec 8" stops: at the time given that day, or else at the
     start of Dec 9, so Dec 8's doses are given (the last day is inclusive)."""
@@ -390,13 +398,22 @@ class OrderForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        # Every problem is added, none raised, so the nurse sees them all in one submit.
         if not data.get("medication") and not (
             data.get("new_generic_name") and data.get("new_strength") and data.get("new_form")
         ):
-            raise forms.ValidationError(
+            self.add_error(
+                None,
                 "Choose a medication from the catalog, or give a new one's generic name, "
-                "strength and form."
+                "strength and form.",
             )
+        for token in (data.get("administration_times") or "").split(","):
+            token = token.strip()
+            if ":" in token and not _is_clock(token):
+                self.add_error(
+                    "administration_times",
+                    f"{token} is not a time of day: write it as 00:00 to 23:59.",
+                )
         if data.get("allergy_override") and not (
             data.get("allergy_override_code") or (data.get("allergy_override_reason") or "").strip()
         ):

@@ -346,3 +346,20 @@ def test_a_time_on_the_last_day_stops_the_order_then(client, ward):
 
     order = Order.objects.get(resident=resident, medication=medication)
     assert order.ends_at == dt.datetime(2026, 11, 23, 12, 0, tzinfo=resident.facility.zone)
+
+
+def test_it_shows_every_error_of_the_order_form_at_once(client, ward):
+    client.force_login(ward.nurse)
+
+    response = client.post(
+        new_order_url(ward.residents[0]),
+        order_post(None, dose_amount="abc", administration_times="08:00, 25:99", prescriber=""),
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "25:99 is not a time of day" in html
+    assert "Enter a number." in html
+    assert "Choose a medication from the catalog" in html
+    assert html.count('class="field-error"') >= 3
+    assert not Order.objects.filter(rx_number="RX-1").exists()
