@@ -11,11 +11,13 @@ from playwright.sync_api import expect
 from inventory.models import CartAssignment
 from mar.services import concerns
 from residents.models import ConcernReport
+from staff.models import User
 from tests import clock
 from tests.browser import test_csp
 from tests.browser.conftest import screenshot
 from tests.browser.test_medpass import Floor
 from tests.browser.test_tablet_lock import sign_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.realtime, pytest.mark.xdist_group("browser")]
 
@@ -84,4 +86,24 @@ def test_one_long_word_in_a_concern_does_not_stretch_the_review_page(
 
     page.goto(live_server.url + reverse("nurse:review"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    assert console == []
+
+
+def test_the_record_and_the_audit_trail_read_in_words(live_server, watched_page, floor):
+    page, console = watched_page
+    admin = UserFactory(username="ada.admin", role=User.Role.ADMINISTRATOR, facility=floor.facility)
+    sign_in(page, live_server.url, floor.nurse)
+    page.goto(live_server.url + reverse("nurse:resident_record", args=[floor.resident.public_id]))
+    expect(page.locator("body")).to_contain_text("by mouth")
+    screenshot(page, "words-record")
+
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, admin)
+    page.goto(live_server.url + reverse("audit_search"))
+    expect(page.locator(".audit-row").first).to_be_visible()
+    screenshot(page, "words-audit")
+
+    text = page.locator("tbody").inner_text()
+    assert "Read the record of Whitfield, Mary" in text
+    assert "auth.signed_in" not in text and "nurse:resident_record" not in text
     assert console == []
