@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from mar import wording
 from mar.models import (
     Administration,
     EffectivenessCheck,
@@ -709,7 +710,7 @@ class DoseOut(serializers.Serializer):
     administration = ActiveRecordOut(source="active_records", allow_null=True)
 
     def get_dose(self, dose) -> str:
-        return f"{dose.order.dose_amount.normalize():f} {dose.order.dose_unit}"
+        return wording.dose_words(dose.order.dose_amount, dose.order.dose_unit)
 
 
 class AmendmentOut(serializers.Serializer):

@@ -21,7 +21,7 @@ from inventory.models import (
     StockItem,
     StockTransaction,
 )
-from mar import schedule
+from mar import schedule, wording
 from mar.models import Administration, Medication, Order
 from mar.selectors import facility_pass_times
 from medtech.core.scope import facilities_of, scope
@@ -46,22 +46,14 @@ def on_duty_by_cart(*, cart_ids: set[int]) -> dict[int, list[int]]:
     return on_duty
 
 
-# Units counted one by one, which take a plural ("2 tablets"); "mL", "units", "g" do not.
-COUNTED_UNITS = frozenset(
-    {"tablet", "capsule", "patch", "suppository", "drop", "puff", "spray", "packet", "vial",
-     "lozenge", "applicator", "pen", "syringe", "inhaler", "actuation", "ampule", "card"}
-)  # fmt: skip
-
-
 def unit_word(quantity: Decimal, unit: str) -> str:
-    if quantity == 1 or unit not in COUNTED_UNITS:
-        return unit
-    return f"{unit}es" if unit.endswith(("ch", "sh", "s", "x")) else f"{unit}s"
+    """The unit as it reads after ``quantity`` ("2 tablets", "12 suppositories")."""
+    return wording.unit_words(quantity, unit)
 
 
 def quantity_text(quantity: Decimal, unit: str) -> str:
     """``Decimal("2.000"), "tablet"`` -> "2 tablets"."""
-    return f"{quantity.normalize():f} {unit_word(quantity, unit)}"
+    return wording.dose_words(quantity, unit)
 
 
 # --- Scoping: another community's carts, items and counts answer 404 ----------------------

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
+from mar import schedule
 from mar.models import (
     Administration,
     EffectivenessCheck,
@@ -254,6 +255,22 @@ def _local_instant(day: dt.date, clock: dt.time | None, zone: ZoneInfo) -> dt.da
     return dt.datetime.combine(day, clock or dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
+def _is_clock(text: str) -> bool:
+    try:
+        dt.time.fromisoformat(text if len(text) > 4 else f"0{text}")
+    except ValueError:
+        return False
+    return True
+
+
+def _end_instant(last_day: dt.date, clock: dt.time | None, zone: ZoneInfo) -> dt.datetime:
+    """When an order "ending on Dec 8" stops: at the time given that day, or else at the
+    start of Dec 9, so Dec 8's doses are given (the last day is inclusive)."""
+    if clock is not None:
+        return _local_instant(last_day, clock, zone)
+    return schedule.local_to_utc(day=last_day + dt.timedelta(days=1), clock=dt.time(), zone=zone)
+
+
 class OrderForm(forms.Form):
     """A new order (or the new half of a change). Parses; ``order_create`` decides."""
 
@@ -322,10 +339,16 @@ class OrderForm(forms.Form):
         required=False, widget=forms.TimeInput(attrs={"type": "time"}), label="at"
     )
     ends_on = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Ends on"
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Last day",
+        help_text="Doses are given through the end of this day.",
     )
     ends_time = forms.TimeField(
-        required=False, widget=forms.TimeInput(attrs={"type": "time"}), label="at"
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        label="or stop at",
+        help_text="A time on the last day: doses due before it are given.",
     )
     prescriber = forms.CharField(max_length=120)
     rx_number = forms.CharField(required=False, max_length=40, label="Rx number")
@@ -375,13 +398,22 @@ class OrderForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        # Every problem is added, none raised, so the nurse sees them all in one submit.
         if not data.get("medication") and not (
             data.get("new_generic_name") and data.get("new_strength") and data.get("new_form")
         ):
-            raise forms.ValidationError(
+            self.add_error(
+                None,
                 "Choose a medication from the catalog, or give a new one's generic name, "
-                "strength and form."
+                "strength and form.",
             )
+        for token in (data.get("administration_times") or "").split(","):
+            token = token.strip()
+            if ":" in token and not _is_clock(token):
+                self.add_error(
+                    "administration_times",
+                    f"{token} is not a time of day: write it as 00:00 to 23:59.",
+                )
         if data.get("allergy_override") and not (
             data.get("allergy_override_code") or (data.get("allergy_override_reason") or "").strip()
         ):
@@ -427,7 +459,7 @@ class OrderForm(forms.Form):
                 holds.append({"vital": vital, "comparator": comparator, "limit": float(limit)})
         ends_at = None
         if data.get("ends_on"):
-            ends_at = _local_instant(data["ends_on"], data.get("ends_time"), zone)
+            ends_at = _end_instant(data["ends_on"], data.get("ends_time"), zone)
         is_prn = frequency == Order.Frequency.PRN
         return {
             "dose_amount": data["dose_amount"],

@@ -173,7 +173,11 @@ TEMPLATES = [
                 "mar.context_processors.notifications",
                 "staff.context_processors.tablet",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                # The one way every page says an order, a dose and a route in words.
+                "mar.templatetags.wording",
+            ],
         },
     },
 ]

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from medtech import health
+from medtech import favicon, health
 from medtech.core import permissions
 
 urlpatterns = [
     path("", include("staff.home_urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("", include("mar.urls")),
     path("", include("nurse.urls")),
     path("", include("printing.urls")),

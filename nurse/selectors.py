@@ -628,10 +628,12 @@ class ResidentRecord:
     prn_history: list[Administration]
     concerns: list[ConcernReport]
     followups: list[FollowUp]
+    # The community's pass times, so "Every 2 days at AM" reads "Every 2 days at 08:00".
+    pass_times: dict[str, dt.time] = field(default_factory=dict)
 
 
 def resident_record(*, resident: Resident, now: dt.datetime, days: int = 7) -> ResidentRecord:
-    """Everything the record page shows, in nine queries whatever the history."""
+    """Everything the record page shows, in ten queries whatever the history."""
     zone = resident.facility.zone
     today = now.astimezone(zone).date()
     day_list = [today - dt.timedelta(days=offset) for offset in range(days - 1, -1, -1)]
@@ -750,6 +752,7 @@ def resident_record(*, resident: Resident, now: dt.datetime, days: int = 7) -> R
         prn_history=prn_history,
         concerns=concerns,
         followups=followups,
+        pass_times=mar_selectors.facility_pass_times(facility=resident.facility),
     )
 
 

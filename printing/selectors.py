@@ -40,7 +40,7 @@ from inventory.models import (
     StockTransaction,
 )
 from inventory.selectors import active_carts
-from mar import schedule
+from mar import schedule, wording
 from mar.models import (
     Administration,
     Amendment,
@@ -48,7 +48,6 @@ from mar.models import (
     Medication,
     Order,
     PrintJob,
-    Route,
     ScheduledDose,
     Vital,
 )
@@ -573,16 +572,17 @@ def _orders_in_range(
     )
 
 
-def medication_label(medication: Medication) -> str:
-    """ "Lisinopril 10 mg tablet (Zestril)", as the pharmacy label reads."""
+def medication_label(medication: Medication, *, route: str | None = None) -> str:
+    """ "Lisinopril 10 mg tablet (Zestril)", as the pharmacy label reads; the form as the
+    route gives it ("DuoNeb ... inhalation solution", not "oral solution")."""
     brand = f" ({medication.brand_name})" if medication.brand_name else ""
     name = medication.generic_name[:1].upper() + medication.generic_name[1:]
-    return f"{name} {medication.strength} {medication.get_form_display().lower()}{brand}"
+    form = wording.form_words(medication, route=route)
+    return f"{name} {medication.strength} {form}{brand}"
 
 
 def dose_label(amount: Decimal, unit: str) -> str:
-    number = format(amount.normalize(), "f")
-    return f"{number} {unit}"
+    return wording.dose_words(amount, unit)
 
 
 def _order_flags(order: Order) -> tuple[str, ...]:
@@ -697,9 +697,9 @@ def _monthly_mar(
         _, stops_at, _ = _active_span(order)
         blocks.append(
             OrderBlock(
-                medication=medication_label(order.medication),
+                medication=medication_label(order.medication, route=order.route),
                 dose=dose_label(order.dose_amount, order.dose_unit),
-                route=Route(order.route).label,
+                route=wording.route_label(order.route),
                 frequency=_frequency_label(order, context.pass_times),
                 instructions=order.instructions,
                 indication=order.indication,
@@ -728,7 +728,7 @@ def _monthly_mar(
             not_given.append(
                 NotGivenNote(
                     due_at=record.scheduled_dose.scheduled_at.astimezone(zone),
-                    medication=medication_label(record.order.medication),
+                    medication=medication_label(record.order.medication, route=record.order.route),
                     code=NOT_GIVEN_CODES[values.status],
                     label=Administration.Status(values.status).label,
                     reason=values.reason,
@@ -742,7 +742,7 @@ def _monthly_mar(
         (
             VitalsNote(
                 at=current[record.pk].administered_at.astimezone(zone),
-                medication=medication_label(record.order.medication),
+                medication=medication_label(record.order.medication, route=record.order.route),
                 outcome=Administration.Status(current[record.pk].status).label,
                 vitals=record.vitals_text,
                 initials=record.administered_by.initials,
@@ -787,7 +787,7 @@ def _monthly_mar(
             amendment_notes.append(
                 AmendmentNote(
                     dose_at=_dose_time(record, zone),
-                    medication=medication_label(record.order.medication),
+                    medication=medication_label(record.order.medication, route=record.order.route),
                     field=amendment.get_field_display(),
                     old_value=_amendment_text(amendment.field, amendment.old_value, zone),
                     new_value=_amendment_text(amendment.field, amendment.new_value, zone),
@@ -800,7 +800,7 @@ def _monthly_mar(
     override_notes = tuple(
         OverrideNote(
             dose_at=_dose_time(record, zone),
-            medication=medication_label(record.order.medication),
+            medication=medication_label(record.order.medication, route=record.order.route),
             given_at=current[record.pk].administered_at.astimezone(zone),
             initials=record.administered_by.initials,
             granted_by=record.override.granted_by.signature_name,
@@ -850,10 +850,7 @@ def _dose_time(record: Administration, zone: ZoneInfo) -> dt.datetime:
 
 
 def _frequency_label(order: Order, pass_times: dict[str, dt.time]) -> str:
-    try:
-        return schedule.describe(schedule.Frequency.from_order(order, pass_times=pass_times))
-    except ValueError:
-        return order.get_frequency_display()
+    return wording.frequency_words(order, pass_times=pass_times)
 
 
 def _resident_header(
@@ -1042,7 +1039,7 @@ def _prn_record(
         outcome += f" ({values.reason or values.note})"
     return PrnRecord(
         at=values.administered_at.astimezone(zone),
-        medication=medication_label(record.order.medication),
+        medication=medication_label(record.order.medication, route=record.order.route),
         dose=dose_label(values.dose_amount or record.order.dose_amount, record.order.dose_unit),
         outcome=outcome,
         reason=record.prn_reason,
@@ -1263,9 +1260,9 @@ def downtime_sheet(*, cart: MedCart, covers_from: dt.datetime) -> DowntimeSheet:
         doses_by_resident[dose.resident_id].append(
             DowntimeDose(
                 due_at=dose.scheduled_at.astimezone(zone),
-                medication=medication_label(order.medication),
+                medication=medication_label(order.medication, route=order.route),
                 dose=dose_label(order.dose_amount, order.dose_unit),
-                route=Route(order.route).label,
+                route=wording.route_label(order.route),
                 instructions=order.instructions,
                 flags=_order_flags(order),
                 conditions=_order_conditions(order),
@@ -1281,9 +1278,9 @@ def downtime_sheet(*, cart: MedCart, covers_from: dt.datetime) -> DowntimeSheet:
     ):
         prn_by_resident[order.resident_id].append(
             DowntimePrn(
-                medication=medication_label(order.medication),
+                medication=medication_label(order.medication, route=order.route),
                 dose=dose_label(order.dose_amount, order.dose_unit),
-                route=Route(order.route).label,
+                route=wording.route_label(order.route),
                 indication=order.indication,
                 conditions=_order_conditions(order),
             )
@@ -1612,7 +1609,7 @@ def face_sheet(*, resident: Resident, today: dt.date) -> FaceSheet:
         medications=tuple(
             (
                 str(order.medication),
-                f"{order.dose_amount.normalize():f} {order.dose_unit} {order.get_route_display()}",
+                wording.sig_words(order),
                 order.get_status_display(),
             )
             for order in orders

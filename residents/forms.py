@@ -7,6 +7,7 @@ import datetime as dt
 import zoneinfo
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from residents.models import Allergy, Facility, Resident, Room, Unit
 from residents.photos import MAX_BYTES
@@ -172,6 +173,34 @@ def _time_zone_choices() -> list[tuple[str, str]]:
     return [(zone, zone) for zone in zones]
 
 
+def bounded(field: forms.Field, *, low: int, high: int, what: str) -> None:
+    """Bound a number field, with the error in the user's words ("Enter a number of
+    minutes from 1 to 720.") rather than "Ensure this value is less than or equal to
+    32767." that a small-integer column gives."""
+    message = f"Enter a whole number of {what} from {low} to {high}."
+    field.min_value, field.max_value = low, high
+    field.validators = [
+        MinValueValidator(low, message=message),
+        MaxValueValidator(high, message=message),
+    ]
+    field.error_messages = {**field.error_messages, "invalid": message}
+    field.widget.attrs.update({"min": low, "max": high})
+
+
+# Each number setting: the least, the most, and what it counts.
+FACILITY_NUMBER_BOUNDS = {
+    "window_time_critical_minutes": (1, 240, "minutes"),
+    "window_more_than_daily_minutes": (1, 240, "minutes"),
+    "window_daily_minutes": (1, 720, "minutes"),
+    "late_limit_minutes": (0, 1440, "minutes"),
+    "reminder_lead_minutes": (0, Facility.MAX_REMINDER_LEAD_MINUTES, "minutes"),
+    "auto_lock_minutes": (1, 240, "minutes"),
+    "prn_followup_minutes": (5, 1440, "minutes"),
+    "reorder_threshold_days": (0, 365, "days"),
+    "expiry_warning_days": (0, 365, "days"),
+}
+
+
 class FacilityForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=_time_zone_choices)
 
@@ -220,10 +249,8 @@ class FacilityForm(forms.ModelForm):
                 required=name in pass_times,
                 widget=TIME,
             )
-        for name in ("window_time_critical_minutes", "window_daily_minutes", "auto_lock_minutes"):
-            self.fields[name].min_value = 1
-        self.fields["window_more_than_daily_minutes"].min_value = 1
-        self.fields["reminder_lead_minutes"].max_value = Facility.MAX_REMINDER_LEAD_MINUTES
+        for name, (low, high, what) in FACILITY_NUMBER_BOUNDS.items():
+            bounded(self.fields[name], low=low, high=high, what=what)
 
     def _post_clean(self) -> None:
         # The service applies and validates the change; skip the ModelForm's instance write.

@@ -15,6 +15,7 @@ calls these and then does it), so this app does not import the MAR.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,47 @@ class ResidentNotPermitted(NotPermitted, ResidentError):
 
 
 class ResidentInvalid(Invalid, ResidentError):
-    pass
+    """``problems``: every (field, message) found at once, so a form shows them together
+    rather than one per submit; the message is the first of them."""
+
+    def __init__(self, message: str = "", *, field: str | None = None, problems=None) -> None:
+        super().__init__(message, field=field)
+        self.problems: list[tuple[str | None, str]] = list(problems or [(field, message)])
+
+
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+# A resident who still holds a room: away in hospital or on leave keeps it.
+OCCUPYING = (Resident.Status.ACTIVE, Resident.Status.AWAY)
+_PHONE = re.compile(r"^[0-9+()./\- ]+(\s*(x|ext\.?)\s*\d+)?$", re.IGNORECASE)
+
+
+def resident_facts_problems(fields: dict[str, Any], *, today: dt.date) -> list[tuple[str, str]]:
+    """What is wrong or implausible in a resident's facts, all of it, with the true reason
+    for each: a birth date in the future or before 1900, an admission before the birth or
+    in the future, a phone number that is not one."""
+    problems = []
+    born, admitted = fields.get("date_of_birth"), fields.get("admitted_on")
+    if born is not None and born > today:
+        problems.append(("date_of_birth", "The date of birth is in the future."))
+    elif born is not None and born < EARLIEST_BIRTH:
+        problems.append(
+            (
+                "date_of_birth",
+                f"The date of birth is before 1900 ({born:%b %-d, %Y}): check the year.",
+            )
+        )
+    if admitted is not None and admitted > today:
+        problems.append(("admitted_on", "The admission date is in the future."))
+    elif admitted is not None and born is not None and born <= today and admitted < born:
+        problems.append(("admitted_on", "The admission date is before the date of birth."))
+    for name, label in (("physician_phone", "physician's"), ("pharmacy_phone", "pharmacy's")):
+        phone = str(fields.get(name) or "").strip()
+        digits = sum(c.isdigit() for c in phone)
+        if phone and (not _PHONE.match(phone) or not 7 <= digits <= 15):
+            problems.append(
+                (name, f"The {label} phone number is not a phone number, e.g. (217) 555-0142.")
+            )
+    return problems
 
 
 class ResidentWrongState(Conflict, ResidentError):
@@ -177,15 +218,22 @@ def resident_admit(
             "List the resident's allergies, or tick 'No known allergies' once confirmed.",
             field="allergies",
         )
-    for name in ("first_name", "last_name"):
-        if not str(fields.get(name) or "").strip():
-            raise ResidentInvalid("First and last name are required.", field=name)
-    if fields["admitted_on"] < fields["date_of_birth"]:
-        raise ResidentInvalid(
-            "The admission date is before the date of birth.", field="admitted_on"
+    problems = [
+        (name, "First and last name are required.")
+        for name in ("first_name", "last_name")
+        if not str(fields.get(name) or "").strip()
+    ]
+    problems += resident_facts_problems(fields, today=now.astimezone(facility.zone).date())
+    if room is not None and (
+        occupant := Resident.objects.filter(room=room, status__in=OCCUPYING)
+        .order_by("last_name", "id")
+        .first()
+    ):
+        problems.append(
+            ("room", f"Room {room.number} is taken by {occupant.display_name}: choose another.")
         )
-    if fields["admitted_on"] > now.astimezone(facility.zone).date():
-        raise ResidentInvalid("The admission date is in the future.", field="admitted_on")
+    if problems:
+        raise ResidentInvalid(problems[0][1], field=problems[0][0], problems=problems)
     resident = Resident(
         facility=facility,
         room=_room_of(facility, room),
@@ -514,7 +562,11 @@ def facility_update(
     _distinct_times(pass_times)
     before = snapshot(facility, fields=FACILITY_FIELDS)
     for name, value in fields.items():
-        setattr(facility, name, value.strip() if isinstance(value, str) else value)
+        # A browser sends a textarea's line breaks as CRLF: the same address typed once is
+        # the same address, so saving unchanged settings logs no change.
+        if isinstance(value, str):
+            value = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+        setattr(facility, name, value)
     facility.full_clean(exclude=["name"])
     facility.save()
     after = snapshot(facility, fields=FACILITY_FIELDS)

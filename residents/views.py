@@ -58,9 +58,10 @@ FIELD_ALIASES = {"allergies": "has_no_known_allergies"}
 
 
 def _add_error(form, error: services.ResidentError | inventory_services.StockInvalid) -> None:
-    field = FIELD_ALIASES.get(error.field or "", error.field)
-    field = field if field in form.fields else None
-    form.add_error(field, str(error))
+    """Every problem the service found, each at its field (all at once, not one a submit)."""
+    for name, message in getattr(error, "problems", None) or [(error.field, str(error))]:
+        field = FIELD_ALIASES.get(name or "", name)
+        form.add_error(field if field in form.fields else None, message)
 
 
 # --- The list, admission -----------------------------------------------------------------

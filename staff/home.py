@@ -1,5 +1,8 @@
 """The signed-in person's home page and the administrator's audit trail."""
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +15,7 @@ from medtech.core.audit import audit_events_search
 from medtech.core.scope import facility_ids_of
 from medtech.models import AuditEvent
 from residents.selectors import facility_overviews_for_user
+from staff import audit_words
 from staff.audit_forms import AuditSearchForm
 from staff.models import User
 from staff.selectors import user_charting_refusal
@@ -52,6 +56,12 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "audit/search.html",
-        {"form": form, "page": page, "events": page.object_list},
+        {
+            "form": form,
+            "page": page,
+            "lines": audit_words.audit_lines(
+                page.object_list, default_zone=ZoneInfo(settings.DEFAULT_FACILITY_TIME_ZONE)
+            ),
+        },
         status=200 if is_valid else 400,
     )

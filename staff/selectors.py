@@ -97,8 +97,17 @@ def user_charting_refusal(*, user: User, facility_id: int, today: dt.date) -> st
     return _no_current_certification(user=user, kind=kind, today=today)
 
 
+# A certification as a sentence names it: "Your medication aide certificate expired".
+CERTIFICATION_WORDS = {
+    Certification.Kind.MEDICATION_AIDE: "medication aide certificate",
+    Certification.Kind.NURSE_LICENSE: "nurse license",
+    Certification.Kind.CPR: "CPR certificate",
+    Certification.Kind.FIRST_AID: "first aid certificate",
+}
+
+
 def _no_current_certification(*, user: User, kind: str, today: dt.date) -> str:
-    label = Certification.Kind(kind).label.lower()
+    label = CERTIFICATION_WORDS.get(kind, str(kind).replace("_", " "))
     # One query: a person has a handful of certificates of one kind.
     certifications = list(user.certifications.filter(kind=kind).order_by("-expires_on", "-id"))
     started = next((c for c in certifications if c.issued_on <= today), None)

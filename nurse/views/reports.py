@@ -26,6 +26,7 @@ PALETTE = ("#0b5c8c", "#a15c00", "#1d7a3a", "#7b3fa0", "#b3261e", "#3f6e7d", "#6
 
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 30, 14, 34
+LABEL_CHAR_PX = 7  # the widest a 12 px label's average character runs
 
 
 @dataclass
@@ -149,8 +150,12 @@ def column_chart(title: str, days, values: list[int]) -> BarChart:
 
 
 def hbar_chart(title: str, rows: list[tuple[str, float, str]], *, maximum: float) -> BarChart:
-    """Horizontal bars: (label, value, text) each; the label column is on the left."""
-    row_height, label_width = 26, 220
+    """Horizontal bars: (label, value, text) each; the label column is on the left, as
+    wide as the longest label needs (a 12 px label is at most about 7 px a character), so
+    no name is cut at the chart's edge ("eaver, Judith") or shortened."""
+    row_height = 26
+    longest = max((len(label) for label, _, _ in rows), default=0)
+    label_width = min(max(140, LABEL_CHAR_PX * longest + 16), WIDTH // 2)
     height = TOP + row_height * max(1, len(rows)) + 10
     span = WIDTH - label_width - 70
     bars = [

@@ -306,3 +306,60 @@ def test_it_previews_wall_clock_times_across_the_fall_back_day(ward):
     assert [f"{at:%H:%M}" for at in fall_back.times] == ["01:30", "08:00"]  # 01:30 taken once
     assert all(len(day.times) == 2 for day in preview.days)
     assert preview.window_minutes == 60
+
+
+def test_it_gives_the_doses_of_the_last_day_and_previews_them(client, ward):
+    """An order "ending on Nov 23" gives its Nov 23 doses: the last day is inclusive."""
+    medication = MedicationFactory(generic_name="cephalexin")
+    client.force_login(ward.nurse)
+    resident = ward.residents[0]
+    last_day = order_post(medication, ends_on="2026-11-23")
+
+    with time_machine.travel(NOW, tick=False):
+        preview = client.post(
+            new_order_url(resident),
+            last_day | {"preview": "1"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_TARGET="order-preview",
+        )
+        client.post(new_order_url(resident), last_day)
+
+    order = Order.objects.get(resident=resident, medication=medication)
+    zone = resident.facility.zone
+    assert order.ends_at == dt.datetime(2026, 11, 24, 0, 0, tzinfo=zone)
+    assert preview.text.count('class="time-chip">20:00') == 3  # Sat, Sun and Mon Nov 23
+    assert "Mon Nov 23" in preview.text and "Tue Nov 24" in preview.text
+    detail = client.get(reverse("nurse:order_detail", args=[order.public_id])).text
+    assert "Mon Nov 23, 2026 (last day)" in detail
+
+
+def test_a_time_on_the_last_day_stops_the_order_then(client, ward):
+    medication = MedicationFactory(generic_name="cefdinir")
+    client.force_login(ward.nurse)
+    resident = ward.residents[0]
+
+    with time_machine.travel(NOW, tick=False):
+        client.post(
+            new_order_url(resident),
+            order_post(medication, ends_on="2026-11-23", ends_time="12:00"),
+        )
+
+    order = Order.objects.get(resident=resident, medication=medication)
+    assert order.ends_at == dt.datetime(2026, 11, 23, 12, 0, tzinfo=resident.facility.zone)
+
+
+def test_it_shows_every_error_of_the_order_form_at_once(client, ward):
+    client.force_login(ward.nurse)
+
+    response = client.post(
+        new_order_url(ward.residents[0]),
+        order_post(None, dose_amount="abc", administration_times="08:00, 25:99", prescriber=""),
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "25:99 is not a time of day" in html
+    assert "Enter a number." in html
+    assert "Choose a medication from the catalog" in html
+    assert html.count('class="field-error"') >= 3
+    assert not Order.objects.filter(rx_number="RX-1").exists()

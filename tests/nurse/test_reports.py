@@ -176,3 +176,26 @@ def test_it_makes_the_same_number_of_queries_for_more_history(client, django_ass
         response = client.get(reverse("nurse:reports"))
 
     assert "Wing B" in response.content.decode()
+
+
+def test_a_bar_chart_keeps_a_long_name_whole_and_inside_the_chart():
+    from nurse.views.reports import LABEL_CHAR_PX, hbar_chart
+
+    name = "Weaver-Montgomery, Judith Anne"
+
+    chart = hbar_chart("Doses by staff", [(name, 12, "12"), ("Li, Bo", 3, "3")], maximum=12)
+
+    assert chart.bars[0].label == name
+    assert chart.left - 8 >= LABEL_CHAR_PX * len(name)  # the label's start is inside the chart
+    assert all(bar.x + bar.width + 40 <= chart.width for bar in chart.bars)
+
+
+def test_the_reports_page_prints_staff_names_untruncated(client, charted):
+    ward, _ = charted
+    ward.tech.first_name, ward.tech.last_name = "Judith Anne", "Weaver-Montgomery-Ellington"
+    ward.tech.save()
+    client.force_login(ward.nurse)
+
+    html = client.get(reverse("nurse:reports")).content.decode()
+
+    assert "…" not in html.split('data-testid="chart-by-staff"', 1)[-1].split("</figure>", 1)[0]

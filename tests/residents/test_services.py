@@ -361,6 +361,21 @@ def test_it_saves_settings_and_audits_only_what_changed(community):
     assert event.after == {"late_limit_minutes": 90, "license_number": "IL-ALF-0042"}
 
 
+def test_it_logs_no_change_when_the_address_comes_back_with_browser_line_breaks(community):
+    community.facility.address = "1200 Maple Grove Rd\nSpringfield, IL 62704"
+    community.facility.save()
+
+    stays.facility_update(
+        facility=community.facility,
+        by=community.admin,
+        now=NOW,
+        pass_times={},
+        address="1200 Maple Grove Rd\r\nSpringfield, IL 62704\r\n",
+    )
+
+    assert not AuditEvent.objects.filter(action="facility.update").exists()
+
+
 def test_it_adds_units_carts_and_rooms_and_assigns_a_room_to_a_cart(community):
     unit = services.unit_create(
         facility=community.facility, name="Memory Care", by=community.admin, now=NOW

@@ -268,3 +268,46 @@ def test_it_prints_the_residents_photo_on_the_face_sheet(client, community):
     page = PdfReader(io.BytesIO(pdf.content)).pages[0]
     assert len(page.images) == 1
     assert "No photo on file" not in page.extract_text()
+
+
+def test_it_shows_every_implausible_fact_at_once_and_admits_no_one(client, community):
+    ResidentFactory(facility=community.facility, room=community.room, last_name="Weaver")
+    client.force_login(community.admin)
+
+    response = client.post(
+        admit_url(community),
+        admit_data(community, date_of_birth="1899-12-31", pharmacy_phone="call the front desk"),
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The date of birth is before 1900 (Dec 31, 1899): check the year." in html
+    assert "The pharmacy&#x27;s phone number is not a phone number" in html
+    assert "is taken by Weaver" in html
+    assert not Resident.objects.filter(last_name="Hart").exists()
+
+
+def test_a_future_birth_date_says_so_not_that_the_admission_comes_first(client, community):
+    client.force_login(community.admin)
+
+    response = client.post(admit_url(community), admit_data(community, date_of_birth="2030-01-01"))
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The date of birth is in the future." in html
+    assert "before the date of birth" not in html
+    assert not Resident.objects.filter(last_name="Hart").exists()
+
+
+def test_a_real_phone_number_is_accepted(client, community):
+    client.force_login(community.admin)
+
+    response = client.post(
+        admit_url(community),
+        admit_data(
+            community, physician_phone="(217) 555-0142 ext. 12", pharmacy_phone="+1 217.555.0199"
+        ),
+    )
+
+    assert response.status_code == 302
+    assert Resident.objects.filter(last_name="Hart").exists()

@@ -172,3 +172,37 @@ def test_it_makes_the_same_number_of_queries_for_few_rows_or_many(
     many = _page_queries(signed_in, django_assert_max_num_queries)
 
     assert few == many
+
+
+def test_it_says_who_did_what_to_whom_in_the_communitys_time(signed_in, community, admin):
+    community.resident.first_name, community.resident.last_name = "Judith", "Weaver"
+    community.resident.save(update_fields=["first_name", "last_name"])
+    audit_auth(action="auth.signed_in", actor=community.tech, now=NOW)
+    audit_read(
+        actor=community.nurse,
+        resident=community.resident,
+        view="mar:resident_month_pdf",
+        now=NOW,
+    )
+    audit_write(
+        actor=admin,
+        action="facility.update",
+        target=community.facility,
+        facility=community.facility,
+        before={"late_limit_minutes": 120},
+        after={"late_limit_minutes": 90},
+        now=NOW,
+    )
+
+    page = signed_in.get(URL).text
+    shown = page.split("<tbody>", 1)[1]
+    text = " ".join(shown.split())
+
+    assert "Signed in" in text
+    assert "Read the record of Weaver, Judith" in text
+    assert "the printed monthly MAR" in text
+    assert "Changed the community&#x27;s settings" in text
+    assert "Late limit minutes" in text
+    assert "Fri Nov 20, 2026 07:00:00 CST" in text  # NOW (13:00 UTC) in Chicago
+    for code in (">auth.signed_in<", "residents.resident ", ">late_limit_minutes<", "+00:00<"):
+        assert code not in shown

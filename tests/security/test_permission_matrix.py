@@ -90,6 +90,7 @@ ROUTES: dict[str, Route] = {
     # --- Open to anyone -----------------------------------------------------------------
     "login": Route(None),
     "healthz": Route(None),
+    "favicon": Route(None),  # the icon browsers ask for at the root
     "api:token": Route(None, method="post", ok=400, api=True),
     # Ends the token it is sent with: a session has none to end.
     "api:logout": Route(None, method="post", ok=401, api=True),
