@@ -288,7 +288,7 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
         if early and not charting.dose_override_waiting(dose=dose, now=now):
             # Before the window opens: the panel offers the nurse's override at once
             # rather than a Given that is refused only after Confirm.
-            context |= {"overridable": True, "error": str(early)}
+            context |= {"overridable": True, "error": str(early), "early": True}
         return _panel(request, template, context)
     if not form.is_valid():
         return _panel(request, template, context, status=400)

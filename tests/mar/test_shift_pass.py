@@ -298,6 +298,7 @@ def test_a_dose_before_its_window_says_when_it_opens_and_offers_the_override(sig
     panel = signed_in.get(f"{chart}?status=given", **HTMX)
     assert "This dose&#x27;s window opens at 08:00" in panel.text
     assert "Nurse override" in panel.text and "Override and chart" in panel.text
+    assert "Confirm given" not in panel.text  # it would only be refused
 
 
 def test_an_override_granted_from_the_nurses_device_opens_a_plain_confirm(signed_in, community):
