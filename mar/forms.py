@@ -133,7 +133,16 @@ class ScanAndOverrideMixin(forms.Form):
 
 class ChartForm(VitalsMixin, ScanAndOverrideMixin):
     idempotency_key = forms.CharField(max_length=100, widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=Administration.Status.choices, widget=forms.HiddenInput)
+    status = forms.ChoiceField(
+        choices=Administration.Status.choices,
+        widget=forms.HiddenInput,
+        # The given panel always sends "given": a missing status is a not-given dose
+        # whose reason code nobody chose (nothing is preselected).
+        error_messages={
+            "required": "Choose why it was not given: refused, held, not available, "
+            "away, asleep or other."
+        },
+    )
     given_at = forms.TimeField(
         required=False,
         label="Given at (only if not just now)",
@@ -148,6 +157,27 @@ class ChartForm(VitalsMixin, ScanAndOverrideMixin):
         super().__init__(*args, **kwargs)
         self.add_vital_fields(order)
         self.add_override_nurses(nurses)
+
+
+class DoseListField(forms.Field):
+    """Several dose ids under one name (each ticked checkbox), in order, each once."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[uuid.UUID]:
+        doses = []
+        for item in value or []:
+            try:
+                doses.append(uuid.UUID(str(item)))
+            except ValueError:
+                raise forms.ValidationError("That is not a dose.") from None
+        return list(dict.fromkeys(doses))
+
+
+class GiveAllForm(forms.Form):
+    """The doses ticked on the Give all due screen (each one's key travels beside it)."""
+
+    dose = DoseListField(required=False)
 
 
 PRN_OUTCOMES = [

@@ -30,6 +30,11 @@ urlpatterns = [
         name="pass_resident",
     ),
     path("pass/residents/<uuid:resident_id>/concern/", medpass.concern_new, name="concern_new"),
+    path(
+        "pass/residents/<uuid:resident_id>/give-all/",
+        medpass.pass_give_all,
+        name="pass_give_all",
+    ),
     path("pass/doses/<uuid:dose_id>/chart/", medpass.dose_chart, name="dose_chart"),
     path("pass/prn/<uuid:order_id>/give/", medpass.prn_give, name="prn_give"),
     path("pass/override/ask/", medpass.override_ask, name="override_ask"),

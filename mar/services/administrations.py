@@ -678,14 +678,8 @@ def _overridable_stops(
     """The rules this chart crosses that a nurse may override for the one dose."""
     stops: list[OverridableStop] = []
     if dose is not None and status != Administration.Status.AWAY:
-        if administered_at < dose.window_start:
-            local = dose.window_start.astimezone(dose.resident.facility.zone)
-            stops.append(
-                TooEarly(
-                    f"This dose's window opens at {local:%H:%M}. Charting before then needs a "
-                    "nurse's override with a reason."
-                )
-            )
+        if early := too_early_stop(dose=dose, at=administered_at):
+            stops.append(early)
         if status == Administration.Status.GIVEN and (
             close := dose_spacing_stop(dose=dose, administered_at=administered_at)
         ):
@@ -695,6 +689,18 @@ def _overridable_stops(
     ):
         stops.append(held)
     return stops
+
+
+def too_early_stop(*, dose: ScheduledDose, at: dt.datetime) -> TooEarly | None:
+    """Charting ``dose`` at ``at``, before its window opens: a nurse's override is needed.
+    The pass page asks it too, to offer the override instead of Given."""
+    if at >= dose.window_start:
+        return None
+    local = dose.window_start.astimezone(dose.resident.facility.zone)
+    return TooEarly(
+        f"This dose's window opens at {local:%H:%M}. Charting before then needs a "
+        "nurse's override with a reason."
+    )
 
 
 def dose_spacing_stop(*, dose: ScheduledDose, administered_at: dt.datetime) -> TooClose | None:
@@ -760,16 +766,27 @@ def _override_for(
             now=now,
         )
     waiting = (
-        DoseOverride.objects.select_for_update(of=("self",))
+        _overrides_waiting(order=order, dose=dose, now=now)
+        .select_for_update(of=("self",))
         .select_related("granted_by")
-        .filter(order=order, granted_at__gte=now - OVERRIDE_VALID_FOR, administration__isnull=True)
-        .filter(Q(scheduled_dose=dose) if dose is not None else Q(scheduled_dose__isnull=True))
         .order_by("-granted_at", "-id")
         .first()
     )
     if waiting is None:
         raise stops[0]
     return waiting
+
+
+def _overrides_waiting(*, order: Order, dose: ScheduledDose | None, now: dt.datetime):
+    """Overrides a nurse granted from another device in the last hour, not yet used."""
+    return DoseOverride.objects.filter(
+        order=order, granted_at__gte=now - OVERRIDE_VALID_FOR, administration__isnull=True
+    ).filter(Q(scheduled_dose=dose) if dose is not None else Q(scheduled_dose__isnull=True))
+
+
+def dose_override_waiting(*, dose: ScheduledDose, now: dt.datetime) -> bool:
+    """Whether a nurse's override for ``dose`` waits to be used (the pass page asks)."""
+    return _overrides_waiting(order=dose.order, dose=dose, now=now).exists()
 
 
 def _grant(

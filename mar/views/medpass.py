@@ -24,7 +24,7 @@ from inventory.services import CartNotPermitted, cart_assignment_end, cart_assig
 from mar import forms, selectors
 from mar.models import Administration, Order, ScheduledDose
 from mar.services import administrations as charting
-from mar.services import concerns
+from mar.services import concerns, give_all
 from medtech.core import permissions
 from medtech.core.audit import audit_read
 from medtech.core.errors import http_status
@@ -111,10 +111,12 @@ def _pass_context(request: HttpRequest, resident: Resident, *, just_charted: boo
         refusal = user_charting_refusal(
             user=request.user, facility_id=facility.pk, today=now.astimezone(facility.zone).date()
         )
+    pass_ = selectors.resident_pass(resident=resident, now=now)
     return {
-        "pass": selectors.resident_pass(resident=resident, now=now),
+        "pass": pass_,
         "resident": resident,
         "charting_refusal": refusal,
+        "give_all": give_all.give_all_cards(pass_=pass_, requires_scan=facility.requires_scan),
     }
 
 
@@ -150,13 +152,13 @@ def _offline_panels(request: HttpRequest, resident: Resident, pass_) -> list[dic
             if card.record or card.state not in OFFLINE_CHARTABLE:
                 continue
             dose, order = card.dose, card.dose.order
-            for status in (Administration.Status.GIVEN, Administration.Status.REFUSED):
+            for status in (Administration.Status.GIVEN, ""):
                 giving = status == Administration.Status.GIVEN
                 form = forms.ChartForm(
                     order=order,
                     nurses=nurses,
                     initial={"status": status},
-                    auto_id=f"offline-{dose.public_id}-{status}-%s",
+                    auto_id=f"offline-{dose.public_id}-{status or 'not-given'}-%s",
                 )
                 extra = {
                     "dose": dose,
@@ -259,22 +261,34 @@ def dose_chart(request: HttpRequest, dose_id) -> HttpResponse:
     order, resident = dose.order, dose.resident
     nurses = nurses_of_facility(facility_id=resident.facility_id)
     if request.method == "GET":
-        status = request.GET.get("status", Administration.Status.GIVEN)
+        # ?status=given opens the given panel; anything else the not-given one, with no
+        # reason preselected (the med tech always chooses the code).
+        giving = request.GET.get("status", Administration.Status.GIVEN) == "given"
         form = forms.ChartForm(
             order=order,
             nurses=nurses,
-            initial={"idempotency_key": forms.new_idempotency_key(), "status": status},
+            initial={
+                "idempotency_key": forms.new_idempotency_key(),
+                "status": Administration.Status.GIVEN if giving else "",
+            },
         )
     else:
         form = forms.ChartForm(request.POST, order=order, nurses=nurses)
+        giving = form["status"].value() == Administration.Status.GIVEN
     context = _chart_context(request, resident=resident, order=order, form=form) | {
         "dose": dose,
         "not_given_choices": forms.NOT_GIVEN_CHOICES,
-        "giving": (form["status"].value() or "given") == Administration.Status.GIVEN,
+        "giving": giving,
         "panel_id": f"panel-{dose.public_id}",
     }
     template = "mar/chart_panel.html"
     if request.method == "GET":
+        now = timezone.now()
+        early = giving and charting.too_early_stop(dose=dose, at=now)
+        if early and not charting.dose_override_waiting(dose=dose, now=now):
+            # Before the window opens: the panel offers the nurse's override at once
+            # rather than a Given that is refused only after Confirm.
+            context |= {"overridable": True, "error": str(early), "early": True}
         return _panel(request, template, context)
     if not form.is_valid():
         return _panel(request, template, context, status=400)
@@ -341,6 +355,80 @@ def prn_give(request: HttpRequest, order_id) -> HttpResponse:
         f"PRN {record.get_status_display().lower()}: {order.medication} at {at:%H:%M}.",
         just_charted=result.created,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pass_give_all(request: HttpRequest, resident_id) -> HttpResponse:
+    """Give all due: one confirm screen for the resident's plain due doses (GET), each
+    one charted through the same charting service with its own key (POST)."""
+    resident = selectors.resident_for_user(user=request.user, public_id=resident_id)
+    permissions.require(request.user, Area.CHART, "chart doses")
+    if request.method == "POST":
+        return _give_all_post(request, resident)
+    pass_context = _pass_context(request, resident)
+    cards = pass_context["give_all"]
+    context = pass_context | {
+        "rows": [{"card": card, "key": forms.new_idempotency_key()} for card in cards],
+        "one_by_one": _one_by_one(pass_context["pass"], resident, cards),
+        "panel_id": "give-all",
+    }
+    return _panel(request, "mar/give_all.html", context)
+
+
+def _one_by_one(pass_, resident: Resident, batched: list) -> list[tuple]:
+    """The due doses left out of the batch, each with why (charted on their own cards)."""
+    left = []
+    for group in ("late", "due"):
+        for card in pass_.groups[group]:
+            if card in batched or card.record is not None:
+                continue
+            order = card.dose.order
+            why = give_all.give_all_exclusion(
+                order=order, requires_scan=resident.facility.requires_scan
+            )
+            if order.pk in pass_.out_of_stock_order_ids:
+                why = "none on the cart"
+            left.append((card, why))
+    return left
+
+
+def _give_all_post(request: HttpRequest, resident: Resident) -> HttpResponse:
+    chosen = forms.GiveAllForm(request.POST)
+    doses = []
+    if chosen.is_valid():
+        found = {
+            dose.public_id: dose
+            for dose in scope(ScheduledDose.objects, user=request.user, path="resident__facility")
+            .filter(resident=resident, public_id__in=chosen.cleaned_data["dose"])
+            .select_related("order__medication", "resident__facility")
+        }
+        doses = [
+            (found[public_id], request.POST.get(f"key-{public_id}", ""))
+            for public_id in chosen.cleaned_data["dose"]
+            if public_id in found
+        ]
+    if not doses:
+        return _not_done(request, resident, "No dose was ticked: nothing was charted.", status=400)
+    results = give_all.administration_record_all(user=request.user, now=timezone.now(), doses=doses)
+    charted = [result for result in results if result.administration is not None]
+    refused = [result for result in results if result.administration is None]
+    message = ""
+    if charted:
+        names = ", ".join(str(result.dose.order.medication) for result in charted)
+        message = f"Given: {len(charted)} dose{'s' if len(charted) != 1 else ''} ({names})."
+    problems = [f"{result.dose.order.medication}: {result.refusal}" for result in refused]
+    if not request.htmx:
+        if message:
+            messages.success(request, message)
+        for problem in problems:
+            messages.error(request, f"Not charted, {problem}")
+        return redirect(_resident_page(resident))
+    context = _pass_context(request, resident) | {
+        "flash": message,
+        "give_all_refused": problems,
+    }
+    return render(request, "mar/pass_resident.html#pass-body", context)
 
 
 def _prn_order_for_user(request: HttpRequest, order_id) -> Order:

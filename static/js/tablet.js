@@ -400,3 +400,35 @@
 
   armTimer(autoLockSeconds * 1000);
 })();
+
+/* The confirm in reach: a chart panel (or the Give all due screen) that opens low on the
+ * page scrolls up just enough to show it whole, or its top when it is taller than the
+ * screen; its action bar is sticky, so Confirm is then on the screen either way. Online
+ * the panels come by htmx; offline static/js/offline/panels.js clones them and says so
+ * with "tablet:panel-shown" (detail: form). */
+(function () {
+  "use strict";
+
+  function confirmInReach(panel) {
+    if (!panel) {
+      return;
+    }
+    var box = panel.getBoundingClientRect();
+    var below = box.bottom - window.innerHeight + 8;
+    var scroll = Math.min(below, box.top - 8);
+    if (scroll > 0) {
+      window.scrollBy({ top: scroll, behavior: "instant" });
+    }
+  }
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.querySelector && target.querySelector(".action-bar")) {
+      confirmInReach(target); // the whole panel: a refusal's alert and buttons come first
+    }
+  });
+  document.addEventListener("tablet:panel-shown", function (event) {
+    var form = event.detail && event.detail.form;
+    confirmInReach(form && form.parentElement);
+  });
+})();

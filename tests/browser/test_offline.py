@@ -250,6 +250,7 @@ def test_a_med_pass_charted_offline_is_recorded_once_when_the_wifi_returns(
     expect(page.get_by_role("heading", name="Whitfield, Mary")).to_be_visible()
     expect(bar(page)).to_contain_text("Offline - 0 waiting")
     expect(bar(page)).to_contain_text("Doses charted by others since the last sync")
+    expect(page.locator(".give-all")).to_be_hidden()  # offline: one by one, from kept panels
     for medication in MEDICATIONS["Mary Whitfield"]:
         chart_given(page, medication)
     expect(bar(page)).to_contain_text("Offline - 4 waiting")

@@ -82,7 +82,7 @@ def test_the_offline_panels_are_the_online_panels():
     chart = reverse("mar:dose_chart", args=[dose.public_id])
     online = {
         f"dose-{dose.public_id}-given": client.get(chart + "?status=given", **HTMX).text,
-        f"dose-{dose.public_id}-not-given": client.get(chart + "?status=refused", **HTMX).text,
+        f"dose-{dose.public_id}-not-given": client.get(chart + "?status=not_given", **HTMX).text,
         f"prn-{prn.public_id}": client.get(
             reverse("mar:prn_give", args=[prn.public_id]), **HTMX
         ).text,

@@ -126,6 +126,7 @@ ROUTES: dict[str, Route] = {
     "mar:pass_resident": Route(Area.MED_PASS, args={"resident_id": "resident"}),
     "mar:concern_new": Route(Area.CONCERN_REPORT, args={"resident_id": "resident"}),
     "mar:dose_chart": Route(Area.CHART, args={"dose_id": "dose"}),
+    "mar:pass_give_all": Route(Area.CHART, args={"resident_id": "resident"}),
     "mar:prn_give": Route(Area.CHART, args={"order_id": "prn"}),
     "mar:override_ask": Route(Area.CHART, method="post", ok=400),
     "mar:override_dose": Route(Area.NURSE_OVERRIDE, args={"dose_id": "dose"}),

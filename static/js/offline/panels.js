@@ -127,6 +127,8 @@ function clonePanel(key) {
 
 function show(actions, cloned) {
   replaceActions(actions, cloned.panel);
+  // tablet.js scrolls the panel up so that its Confirm is on the screen.
+  document.dispatchEvent(new CustomEvent("tablet:panel-shown", { detail: { form: cloned.form } }));
   const first =
     cloned.form.querySelector("input:not([type=hidden]):not([type=radio])") ||
     cloned.form.querySelector("button");
