@@ -105,6 +105,40 @@ def test_it_lists_the_carts_residents_with_the_doses_due(signed_in, community, d
     assert "AM pass" in response.text
 
 
+def test_the_cart_board_shows_a_prn_follow_up_due(signed_in, community, dose):
+    prn = prn_order(community)
+    charting.administration_record(
+        user=community.tech,
+        idempotency_key="board-followup-1",
+        now=AT - 70 * MINUTE,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - 70 * MINUTE, order=prn, prn_reason="Knee pain"
+        ),
+    )
+
+    response = signed_in.get(reverse("mar:pass_cart", args=[community.cart.public_id]))
+
+    assert response.status_code == 200
+    assert "1 PRN follow-up due" in response.text
+    assert "1 due" in response.text
+
+
+def test_the_cart_board_shows_no_follow_up_before_its_time(signed_in, community):
+    prn = prn_order(community)
+    charting.administration_record(
+        user=community.tech,
+        idempotency_key="board-followup-2",
+        now=AT - 20 * MINUTE,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - 20 * MINUTE, order=prn, prn_reason="Knee pain"
+        ),
+    )
+
+    response = signed_in.get(reverse("mar:pass_cart", args=[community.cart.public_id]))
+
+    assert "follow-up due" not in response.text
+
+
 def test_it_shows_a_residents_pass_with_the_dose_due_now(signed_in, community, dose):
     response = signed_in.get(resident_url(community))
 
@@ -442,8 +476,9 @@ def test_it_shows_a_med_tech_with_an_expired_certification_why_and_no_given_butt
 # --- Query counts -----------------------------------------------------------------------------
 
 # The same at 10 and at 100 residents: they must grow with neither residents nor doses.
-# Cart: session, user, cart, pass times, residents, their doses, on duty?, unread count.
-CART_PAGE_QUERIES = 8
+# Cart: session, user, cart, pass times, residents, their doses, PRN follow-ups waiting,
+# on duty?, unread count.
+CART_PAGE_QUERIES = 9
 # Resident: session, user, resident, pass times, doses (with whether the cart holds each
 # one's medication), orders without doses (PRN, awaiting verification, with the same),
 # the records (the doses', PRN and recent ones: one query), allergies, membership with its
