@@ -447,6 +447,14 @@ def receiving_pick(*, cart: MedCart, resident_id: uuid.UUID | None, rx: str) -> 
     )
 
 
+def blind_count_open(*, cart_id: int) -> bool:
+    """A shift count is open on the cart: its controlled packages' quantities on hand (the
+    count's expected numbers) are not shown on the cart's stock pages until it closes."""
+    return ControlledCount.objects.filter(
+        cart_id=cart_id, status=ControlledCount.Status.IN_PROGRESS
+    ).exists()
+
+
 def counts_for_cart(*, cart: MedCart, limit: int = 20) -> list[ControlledCount]:
     return list(
         ControlledCount.objects.filter(cart=cart)

@@ -90,6 +90,7 @@ def cart_stock(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
     context = {
         "cart": cart,
         "rows": rows,
+        "count_open": selectors.blind_count_open(cart_id=cart.pk),
         "filters": filters,
         "residents": selectors.residents_of_cart(cart=cart),
         "is_filtered": any(filters.values()),
@@ -118,6 +119,8 @@ def _item_context(request: HttpRequest, item: StockItem) -> dict:
         if days_to_expiry <= facility.expiry_warning_days
         else "ok",
         "is_manager": _is_manager(request.user),
+        "quantity_hidden": item.medication.is_controlled
+        and selectors.blind_count_open(cart_id=item.cart_id),
     }
 
 
@@ -136,6 +139,11 @@ def item(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
 def item_log(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
     """The printable running log of one package."""
     stock_item = selectors.item_for_user(user=request.user, public_id=item_id)
+    if stock_item.medication.is_controlled and selectors.blind_count_open(
+        cart_id=stock_item.cart_id
+    ):
+        messages.info(request, "The running log can be printed once the shift count closes.")
+        return redirect("inventory:item", item_id=stock_item.public_id)
     context = {
         "item": stock_item,
         "ledger": selectors.item_ledger(item=stock_item),
@@ -412,8 +420,8 @@ def _count_context(request: HttpRequest, count: ControlledCount) -> dict:
         "is_finished": count.status
         not in (ControlledCount.Status.IN_PROGRESS, ControlledCount.Status.CANCELLED),
         "discrepant": sum(1 for line in lines if _counted(line) and line.is_discrepancy),
-        "can_resolve": permissions.can(request.user, Area.COUNT_RESOLVE)
-        and count.status == ControlledCount.Status.DISCREPANCY,
+        "can_resolve": count.status == ControlledCount.Status.DISCREPANCY
+        and not services.count_resolver_refusal(count=count, user=request.user),
         "resolve_form": forms.CountResolveForm(),
     }
 
