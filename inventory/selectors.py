@@ -323,11 +323,26 @@ def cart_stock(
     low: bool = False,
     expiring: bool = False,
     include_empty: bool = False,
+    search: str = "",
 ) -> list[StockRow]:
-    """The cart's packages by room and medication, with days of supply and expiry."""
+    """The cart's packages by room and medication, with days of supply and expiry.
+
+    ``search`` finds packages by the resident's name or room, the drug (generic or brand
+    name), the Rx number or the lot."""
     facility = cart.facility
     today = now.astimezone(facility.zone).date()
     items = StockItem.objects.filter(cart=cart)
+    if search := search.strip():
+        items = items.filter(
+            Q(resident__last_name__icontains=search)
+            | Q(resident__first_name__icontains=search)
+            | Q(resident__preferred_name__icontains=search)
+            | Q(resident__room__number__istartswith=search)
+            | Q(medication__generic_name__icontains=search)
+            | Q(medication__brand_name__icontains=search)
+            | Q(rx_number__icontains=search)
+            | Q(lot__icontains=search)
+        )
     if not include_empty:
         items = items.filter(quantity_on_hand__gt=0)
     if resident_id is not None:

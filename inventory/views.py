@@ -13,6 +13,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -75,6 +76,10 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "inventory/index.html", context)
 
 
+# Packages per page of a cart's stock: about three screens of a tablet, grouped by resident.
+STOCK_PAGE_SIZE = 25
+
+
 @login_required
 @require_GET
 def cart_stock(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
@@ -85,11 +90,14 @@ def cart_stock(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
         "low": request.GET.get("low") == "1",
         "expiring": request.GET.get("expiring") == "1",
         "include_empty": request.GET.get("empty") == "1",
+        "search": request.GET.get("q", "").strip()[:60],
     }
     rows = selectors.cart_stock(cart=cart, now=timezone.now(), **filters)
+    page = Paginator(rows, STOCK_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "cart": cart,
         "rows": rows,
+        "page": page,
         "count_open": selectors.blind_count_open(cart_id=cart.pk),
         "filters": filters,
         "residents": selectors.residents_of_cart(cart=cart),

@@ -79,6 +79,65 @@ def test_the_cart_page_makes_the_same_queries_for_two_packages_or_twenty(room, s
     assert len(many) == len(few)
 
 
+def test_the_cart_page_finds_packages_by_resident_drug_rx_and_lot(room, signed_in):
+    room.receive(quantity="60", lot="LOTPLAIN1")
+    room.receive(room.controlled_order, quantity="8", lot="LOTCTRL7")
+    neighbour = ResidentFactory(
+        facility=room.facility,
+        last_name="Zebulon",
+        room=RoomFactory(facility=room.facility, unit=room.cart.unit, cart=room.cart),
+    )
+    room.receive(room.order_for(room.medication, resident=neighbour, rx_number="RX999"))
+    client = signed_in(room.tech)
+    url = reverse("inventory:cart_stock", args=[room.cart.public_id])
+
+    def found(query: str) -> str:
+        return client.get(url, {"q": query}).content.decode()
+
+    assert found("hydroco").count('class="stock-row') == 1
+    assert found("RX999").count('class="stock-row') == 1
+    assert "Zebulon" in found("zebul")
+    assert found("lotctrl").count('class="stock-row') == 1
+    assert found(room.resident.last_name).count('class="stock-row') == 2
+    assert "matches these filters or “nothing-like-this”" in found("nothing-like-this")
+    partial = client.get(
+        url, {"q": "RX999"}, headers={"HX-Request": "true", "HX-Target": "stock-list"}
+    )
+    assert "<html" not in partial.content.decode()
+
+
+def test_the_cart_page_groups_by_resident_and_pages_in_a_fixed_number_of_queries(
+    room, signed_in, django_assert_max_num_queries
+):
+    client = signed_in(room.nurse)
+    url = reverse("inventory:cart_stock", args=[room.cart.public_id])
+    room.receive(quantity="60")
+    client.get(url)  # warm-up: the session learns the time zone
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for number in range(12):
+        resident = ResidentFactory(
+            facility=room.facility,
+            room=RoomFactory(facility=room.facility, unit=room.cart.unit, cart=room.cart),
+        )
+        for medication in (room.medication, room.controlled):
+            room.receive(room.order_for(medication, resident=resident), quantity=str(5 + number))
+    room.receive(room.controlled_order, quantity="7")  # the first resident's second: 26
+
+    with django_assert_max_num_queries(len(one)):
+        first = client.get(url).content.decode()
+    with django_assert_max_num_queries(len(one)):
+        second = client.get(url, {"page": "2"}).content.decode()
+
+    assert "26 packages" in first and "page 1 of 2" in first
+    assert first.count('class="stock-row') == 25
+    assert second.count('class="stock-row') == 1
+    assert first.count('class="stock-group-heading"') == 13
+    assert first.count(room.resident.display_name) >= 1
+    assert 'rel="next" href="?page=2"' in first
+    assert 'rel="prev"' in second
+
+
 def test_another_communitys_stock_is_not_found(room, signed_in):
     item = room.receive()
     client = signed_in(room.outsider)
