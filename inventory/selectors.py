@@ -24,6 +24,8 @@ from inventory.models import (
 from mar import schedule
 from mar.models import Administration, Medication, Order
 from mar.selectors import facility_pass_times
+from medtech.core import permissions
+from medtech.core.permissions import Area
 from medtech.core.scope import facilities_of, scope
 from residents.models import Facility, Resident
 from staff.models import User
@@ -79,6 +81,21 @@ def carts_for_user(*, user: User) -> list[MedCart]:
         .select_related("facility", "unit")
         .order_by("facility__name", "name", "id")
     )
+
+
+# How long the med tech who handed a cart over may still look at its board.
+HANDED_OVER_LOOK = dt.timedelta(hours=12)
+
+
+def cart_board_read_only(*, cart: MedCart, user: User, now: dt.datetime) -> bool:
+    """Whether ``user``, not on duty for ``cart``, sees its board read only: a nurse or an
+    administrator, any cart of their communities; a med tech, a cart they handed over in
+    the last twelve hours. (Anyone else sees the board to take the cart.)"""
+    if permissions.can(user, Area.EXCEPTIONS_READ):
+        return True
+    return CartAssignment.objects.filter(
+        cart=cart, user=user, ended_at__gte=now - HANDED_OVER_LOOK
+    ).exists()
 
 
 def cart_for_user(*, user: User, public_id: uuid.UUID) -> MedCart:

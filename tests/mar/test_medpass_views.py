@@ -24,6 +24,7 @@ from mar import selectors
 from mar.models import Administration, EffectivenessCheck, Notification, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.doses import doses_materialize, doses_sync_for_order
+from medtech.models import AuditEvent
 from residents.models import ConcernReport, Resident
 from staff.models import User
 from tests.factories import CertificationFactory, UserFactory
@@ -137,6 +138,47 @@ def test_the_cart_board_shows_no_follow_up_before_its_time(signed_in, community)
     response = signed_in.get(reverse("mar:pass_cart", args=[community.cart.public_id]))
 
     assert "follow-up due" not in response.text
+
+
+def test_a_nurse_looks_at_any_carts_board_read_only_and_the_read_is_audited(
+    client, community, dose
+):
+    client.force_login(community.nurse)
+    start = client.get(reverse("mar:pass_start"))
+    board_url = reverse("mar:pass_cart", args=[community.cart.public_id])
+
+    board = client.get(board_url)
+
+    assert "Look at the board (read only)" in start.text
+    assert board.status_code == 200
+    assert "Read only." in board.text
+    assert "nothing can be charted from this board" in board.text
+    assert resident_url(community) not in board.text
+    assert reverse("nurse:resident_record", args=[community.resident.public_id]) in board.text
+    assert "data-offline-bundle" not in board.text
+    assert "1 due" in board.text
+    read = AuditEvent.objects.get(action="resident.read", actor=community.nurse)
+    assert (read.resident_id, read.view) == (community.resident.pk, "mar:pass_cart")
+
+
+def test_the_med_tech_who_handed_over_sees_the_board_read_only(client, community, dose):
+    assignment = community.put_on_duty(community.tech)
+    client.force_login(community.tech)
+    board_url = reverse("mar:pass_cart", args=[community.cart.public_id])
+    on_duty = client.get(board_url)
+    assignment.ended_at = AT - 5 * MINUTE
+    assignment.save()
+
+    handed_over = client.get(board_url)
+
+    assert "Read only." not in on_duty.text
+    assert resident_url(community) in on_duty.text
+    assert "Read only." in handed_over.text
+    assert resident_url(community) not in handed_over.text
+    record_url = reverse("nurse:resident_record", args=[community.resident.public_id])
+    assert record_url not in handed_over.text
+    assert "Take this cart" in handed_over.text
+    assert AuditEvent.objects.filter(action="resident.read", actor=community.tech).count() == 1
 
 
 def test_it_shows_a_residents_pass_with_the_dose_due_now(signed_in, community, dose):
