@@ -1022,7 +1022,6 @@ def count_cancel(*, count: ControlledCount, by: User, now: dt.datetime) -> Contr
     return count
 
 
-@transaction.atomic
 def count_resolver_refusal(*, count: ControlledCount, user: User) -> str:
     """Why ``user`` may not resolve the count's discrepancy ("" when they may): a
     discrepancy is settled by a nurse who was not one of the two who counted."""
@@ -1033,6 +1032,7 @@ def count_resolver_refusal(*, count: ControlledCount, user: User) -> str:
     return ""
 
 
+@transaction.atomic
 def count_resolve(
     *,
     count: ControlledCount,

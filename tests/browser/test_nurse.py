@@ -264,7 +264,7 @@ def test_a_nurse_looks_at_a_carts_board_read_only_on_the_tablet(tablet_page, liv
     sign_in(page, live_server.url, ward.nurse)
     page.goto(live_server.url + reverse("mar:pass_start"))
     screenshot(page, "nurse-pass-carts")
-    page.get_by_role("link", name="Look at the board (read only)").first.tap()
+    page.get_by_role("link", name="View board (read only)").first.tap()
 
     expect(page.get_by_role("status").filter(has_text="Read only.")).to_be_visible()
     rows = page.locator(".resident-row")

@@ -149,7 +149,7 @@ def test_a_nurse_looks_at_any_carts_board_read_only_and_the_read_is_audited(
 
     board = client.get(board_url)
 
-    assert "Look at the board (read only)" in start.text
+    assert "View board (read only)" in start.text
     assert board.status_code == 200
     assert "Read only." in board.text
     assert "nothing can be charted from this board" in board.text
