@@ -24,6 +24,8 @@ from inventory.models import (
 from mar import schedule, wording
 from mar.models import Administration, Medication, Order
 from mar.selectors import facility_pass_times
+from medtech.core import permissions
+from medtech.core.permissions import Area
 from medtech.core.scope import facilities_of, scope
 from residents.models import Facility, Resident
 from staff.models import User
@@ -71,6 +73,21 @@ def carts_for_user(*, user: User) -> list[MedCart]:
         .select_related("facility", "unit")
         .order_by("facility__name", "name", "id")
     )
+
+
+# How long the med tech who handed a cart over may still look at its board.
+HANDED_OVER_LOOK = dt.timedelta(hours=12)
+
+
+def cart_board_read_only(*, cart: MedCart, user: User, now: dt.datetime) -> bool:
+    """Whether ``user``, not on duty for ``cart``, sees its board read only: a nurse or an
+    administrator, any cart of their communities; a med tech, a cart they handed over in
+    the last twelve hours. (Anyone else sees the board to take the cart.)"""
+    if permissions.can(user, Area.EXCEPTIONS_READ):
+        return True
+    return CartAssignment.objects.filter(
+        cart=cart, user=user, ended_at__gte=now - HANDED_OVER_LOOK
+    ).exists()
 
 
 def cart_for_user(*, user: User, public_id: uuid.UUID) -> MedCart:
@@ -315,11 +332,26 @@ def cart_stock(
     low: bool = False,
     expiring: bool = False,
     include_empty: bool = False,
+    search: str = "",
 ) -> list[StockRow]:
-    """The cart's packages by room and medication, with days of supply and expiry."""
+    """The cart's packages by room and medication, with days of supply and expiry.
+
+    ``search`` finds packages by the resident's name or room, the drug (generic or brand
+    name), the Rx number or the lot."""
     facility = cart.facility
     today = now.astimezone(facility.zone).date()
     items = StockItem.objects.filter(cart=cart)
+    if search := search.strip():
+        items = items.filter(
+            Q(resident__last_name__icontains=search)
+            | Q(resident__first_name__icontains=search)
+            | Q(resident__preferred_name__icontains=search)
+            | Q(resident__room__number__istartswith=search)
+            | Q(medication__generic_name__icontains=search)
+            | Q(medication__brand_name__icontains=search)
+            | Q(rx_number__icontains=search)
+            | Q(lot__icontains=search)
+        )
     if not include_empty:
         items = items.filter(quantity_on_hand__gt=0)
     if resident_id is not None:
@@ -437,6 +469,14 @@ def receiving_pick(*, cart: MedCart, resident_id: uuid.UUID | None, rx: str) -> 
     return ReceivingPick(
         residents=residents, resident=resident, orders=orders, order=order, message=message
     )
+
+
+def blind_count_open(*, cart_id: int) -> bool:
+    """A shift count is open on the cart: its controlled packages' quantities on hand (the
+    count's expected numbers) are not shown on the cart's stock pages until it closes."""
+    return ControlledCount.objects.filter(
+        cart_id=cart_id, status=ControlledCount.Status.IN_PROGRESS
+    ).exists()
 
 
 def counts_for_cart(*, cart: MedCart, limit: int = 20) -> list[ControlledCount]:

@@ -1022,6 +1022,16 @@ def count_cancel(*, count: ControlledCount, by: User, now: dt.datetime) -> Contr
     return count
 
 
+def count_resolver_refusal(*, count: ControlledCount, user: User) -> str:
+    """Why ``user`` may not resolve the count's discrepancy ("" when they may): a
+    discrepancy is settled by a nurse who was not one of the two who counted."""
+    if not permissions.can(user, Area.COUNT_RESOLVE):
+        return "Only a nurse can resolve a count discrepancy."
+    if user.pk in (count.outgoing_user_id, count.incoming_user_id):
+        return "You counted this cart: a nurse who did not count resolves the discrepancy."
+    return ""
+
+
 @transaction.atomic
 def count_resolve(
     *,
@@ -1045,6 +1055,8 @@ def count_resolve(
         error=StockNotPermitted,
         message="Only a nurse can resolve a count discrepancy.",
     )
+    if refusal := count_resolver_refusal(count=count, user=by):
+        raise StockNotPermitted(refusal)
     if count.status != ControlledCount.Status.DISCREPANCY:
         raise CountClosed(
             f"This count is {count.get_status_display().lower()}; nothing to resolve."

@@ -13,6 +13,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -75,6 +76,10 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "inventory/index.html", context)
 
 
+# Packages per page of a cart's stock: about three screens of a tablet, grouped by resident.
+STOCK_PAGE_SIZE = 25
+
+
 @login_required
 @require_GET
 def cart_stock(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
@@ -85,11 +90,15 @@ def cart_stock(request: HttpRequest, cart_id: uuid.UUID) -> HttpResponse:
         "low": request.GET.get("low") == "1",
         "expiring": request.GET.get("expiring") == "1",
         "include_empty": request.GET.get("empty") == "1",
+        "search": request.GET.get("q", "").strip()[:60],
     }
     rows = selectors.cart_stock(cart=cart, now=timezone.now(), **filters)
+    page = Paginator(rows, STOCK_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "cart": cart,
         "rows": rows,
+        "page": page,
+        "count_open": selectors.blind_count_open(cart_id=cart.pk),
         "filters": filters,
         "residents": selectors.residents_of_cart(cart=cart),
         "is_filtered": any(filters.values()),
@@ -118,6 +127,8 @@ def _item_context(request: HttpRequest, item: StockItem) -> dict:
         if days_to_expiry <= facility.expiry_warning_days
         else "ok",
         "is_manager": _is_manager(request.user),
+        "quantity_hidden": item.medication.is_controlled
+        and selectors.blind_count_open(cart_id=item.cart_id),
     }
 
 
@@ -136,6 +147,11 @@ def item(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
 def item_log(request: HttpRequest, item_id: uuid.UUID) -> HttpResponse:
     """The printable running log of one package."""
     stock_item = selectors.item_for_user(user=request.user, public_id=item_id)
+    if stock_item.medication.is_controlled and selectors.blind_count_open(
+        cart_id=stock_item.cart_id
+    ):
+        messages.info(request, "The running log can be printed once the shift count closes.")
+        return redirect("inventory:item", item_id=stock_item.public_id)
     context = {
         "item": stock_item,
         "ledger": selectors.item_ledger(item=stock_item),
@@ -412,8 +428,8 @@ def _count_context(request: HttpRequest, count: ControlledCount) -> dict:
         "is_finished": count.status
         not in (ControlledCount.Status.IN_PROGRESS, ControlledCount.Status.CANCELLED),
         "discrepant": sum(1 for line in lines if _counted(line) and line.is_discrepancy),
-        "can_resolve": permissions.can(request.user, Area.COUNT_RESOLVE)
-        and count.status == ControlledCount.Status.DISCREPANCY,
+        "can_resolve": count.status == ControlledCount.Status.DISCREPANCY
+        and not services.count_resolver_refusal(count=count, user=request.user),
         "resolve_form": forms.CountResolveForm(),
     }
 

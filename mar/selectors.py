@@ -358,6 +358,7 @@ class CartResident:
     given: int = 0
     upcoming: int = 0
     away: int = 0
+    followups: int = 0  # PRN doses whose effectiveness follow-up is due now
 
 
 def _pass_doses(*, period: PassPeriod, now: dt.datetime, late_limit: dt.timedelta):
@@ -377,7 +378,8 @@ def cart_residents(
 ) -> tuple[PassPeriod, list[CartResident]]:
     """The cart's residents by room, each with the pass's due, late and given counts.
 
-    Three queries whatever the number of residents or doses.
+    Four queries whatever the number of residents or doses (the last: PRN doses of the
+    last day still waiting for their effectiveness follow-up).
     """
     facility = cart.facility
     period = pass_period(
@@ -425,6 +427,25 @@ def cart_residents(
             row.upcoming += 1
         elif state == DoseState.AWAY:
             row.away += 1
+    waiting = (
+        Administration.objects.filter(
+            resident_id__in=list(rows),
+            is_entered_in_error=False,
+            scheduled_dose__isnull=True,
+            status=Administration.Status.GIVEN,
+            effectiveness__isnull=True,
+        )
+        .annotate(given_at=administered_at_amended())
+        .filter(given_at__gt=now - dt.timedelta(hours=24))
+        .values_list("resident_id", "administered_at", "order__followup_minutes")
+    )
+    for resident_id, administered_at, minutes in waiting:
+        if followup_is_due(
+            administered_at=administered_at,
+            minutes=minutes or facility.prn_followup_minutes,
+            now=now,
+        ):
+            rows[resident_id].followups += 1
     return period, list(rows.values())
 
 
@@ -625,12 +646,21 @@ def resident_pass(*, resident: Resident, now: dt.datetime) -> ResidentPass:
     )
 
 
+def followup_is_due(*, administered_at: dt.datetime, minutes: int, now: dt.datetime) -> bool:
+    """A PRN dose's effectiveness follow-up is due ``minutes`` after it was given (the
+    resident's pass and the cart's board both ask here)."""
+    return now >= administered_at + dt.timedelta(minutes=minutes)
+
+
 def _followup_due(record: Administration, facility: Facility, now: dt.datetime) -> bool:
     try:
         record.effectiveness  # noqa: B018 - select_related: no query
     except EffectivenessCheck.DoesNotExist:
-        minutes = record.order.followup_minutes or facility.prn_followup_minutes
-        return now >= record.administered_at + dt.timedelta(minutes=minutes)
+        return followup_is_due(
+            administered_at=record.administered_at,
+            minutes=record.order.followup_minutes or facility.prn_followup_minutes,
+            now=now,
+        )
     return False
 
 

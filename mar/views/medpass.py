@@ -19,14 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from inventory.models import CartAssignment
-from inventory.selectors import cart_for_user, carts_for_user
+from inventory.selectors import cart_board_read_only, cart_for_user, carts_for_user
 from inventory.services import CartNotPermitted, cart_assignment_end, cart_assignment_start
 from mar import forms, selectors
 from mar.models import Administration, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services import concerns, give_all
 from medtech.core import permissions
-from medtech.core.audit import audit_read
+from medtech.core.audit import audit_read, audit_read_many
 from medtech.core.errors import http_status
 from medtech.core.permissions import Area
 from medtech.core.scope import scope
@@ -50,7 +50,12 @@ def pass_start(request: HttpRequest) -> HttpResponse:
     if assignment and request.GET.get("choose") is None:
         return redirect("mar:pass_cart", cart_id=assignment.cart.public_id)
     carts = carts_for_user(user=request.user)
-    return render(request, "mar/pass_carts.html", {"carts": carts, "assignment": assignment})
+    context = {
+        "carts": carts,
+        "assignment": assignment,
+        "may_look": permissions.can(request.user, Area.EXCEPTIONS_READ),
+    }
+    return render(request, "mar/pass_carts.html", context)
 
 
 @login_required
@@ -76,17 +81,33 @@ def cart_hand_over(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def pass_cart(request: HttpRequest, cart_id) -> HttpResponse:
+    """The cart's board. Someone not on duty for it who may look (a nurse; the med tech who
+    handed it over) sees it read only: no way to chart from it, and each resident shown
+    is a read in the audit trail."""
     cart = cart_for_user(user=request.user, public_id=cart_id)
+    now = timezone.now()
     search = request.GET.get("q", "")[:60]
-    period, rows = selectors.cart_residents(cart=cart, now=timezone.now(), search=search)
+    period, rows = selectors.cart_residents(cart=cart, now=now, search=search)
+    on_duty = CartAssignment.objects.filter(
+        cart=cart, user=request.user, ended_at__isnull=True
+    ).exists()
+    read_only = not on_duty and cart_board_read_only(cart=cart, user=request.user, now=now)
+    if read_only:
+        audit_read_many(
+            actor=request.user,
+            residents=[row.resident for row in rows],
+            view=request.resolver_match.view_name,
+            request=request,
+            now=now,
+        )
     context = {
         "cart": cart,
         "period": period,
         "rows": rows,
         "search": search,
-        "on_duty": CartAssignment.objects.filter(
-            cart=cart, user=request.user, ended_at__isnull=True
-        ).exists(),
+        "on_duty": on_duty,
+        "read_only": read_only,
+        "sees_records": permissions.can(request.user, Area.EXCEPTIONS_READ),
     }
     template = "mar/pass_residents.html"
     if request.htmx and request.htmx.target == "resident-list":

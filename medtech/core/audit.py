@@ -146,6 +146,40 @@ def audit_read(
     )
 
 
+def audit_read_many(
+    *,
+    actor: Any,
+    residents: Iterable[Any],
+    view: str,
+    now: dt.datetime,
+    request: HttpRequest | None = None,
+) -> None:
+    """``audit_read`` for every resident a page shows at once (a cart's board): the same
+    rows, written in one query."""
+    ip, device = request_origin(request)
+    model = apps.get_model("medtech", "AuditEvent")
+    rows = []
+    for resident in residents:
+        resident_id, facility_id = _scope(target=None, resident=resident, facility=None)
+        rows.append(
+            model(
+                occurred_at=now,
+                kind=READ,
+                action="resident.read",
+                **_actor_fields(actor),
+                target_type="residents.resident",
+                target_id=str(resident_id),
+                resident_id=resident_id,
+                facility_id=facility_id,
+                view=view,
+                ip_address=ip,
+                device=device,
+            )
+        )
+    if rows:
+        model.objects.bulk_create(rows)
+
+
 def audit_auth(
     *,
     action: str,

@@ -4,6 +4,7 @@ reaches the nurse, and the stock screens at both tablet sizes."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -232,3 +233,59 @@ def test_the_stock_screens_fit_the_tablet(tablet_page, live_server, floor):
     expect(page.get_by_role("button", name="Mark requested").first).to_be_visible()
     fits_the_tablet(page)
     screenshot(page, "inventory-reorders")
+
+
+def test_the_cart_stock_is_searched_grouped_by_resident_and_paged_on_the_tablet(
+    tablet_page, live_server, floor, monkeypatch
+):
+    monkeypatch.setattr("inventory.views.STOCK_PAGE_SIZE", 3)  # four packages: two pages
+    page = tablet_page
+    sign_in(page, live_server.url, floor.maria)
+    page.goto(live_server.url + reverse("inventory:cart_stock", args=[floor.cart.public_id]))
+
+    expect(page.get_by_role("status").first).to_contain_text("page 1 of 2")
+    headings = page.locator(".stock-group-heading")
+    expect(headings).to_have_count(2)
+    expect(headings.first).to_contain_text("Abbott, Dorothy")
+    fits_the_tablet(page)
+    screenshot(page, "inventory-cart-stock-paged")
+    page.get_by_role("link", name="Next page").tap()
+    expect(page.locator(".stock-row")).to_have_count(1)
+    expect(headings).to_have_count(1)
+    expect(headings.first).to_contain_text("Bennett, Harold")
+    fits_the_tablet(page)
+
+    page.get_by_label("Find by resident, room, drug, Rx number or lot").fill("Norco")
+    expect(page.locator(".stock-row")).to_have_count(1)
+    expect(page.locator(".stock-row")).to_contain_text("hydrocodone")
+    assert "q=Norco" in page.url and "page=" not in page.url
+    page.get_by_label("Find by resident, room, drug, Rx number or lot").fill("LRB9")
+    expect(page.locator(".stock-row")).to_contain_text("lorazepam")
+    fits_the_tablet(page)
+    screenshot(page, "inventory-cart-stock-search")
+
+
+def test_a_count_open_on_the_cart_hides_the_controlled_quantities(tablet_page, live_server, floor):
+    services.count_start(
+        cart=floor.cart,
+        outgoing_user=floor.maria,
+        incoming_user=floor.darnell,
+        by=floor.maria,
+        now=clock.now(),
+    )
+    page = tablet_page
+    sign_in(page, live_server.url, floor.darnell)
+    page.goto(live_server.url + reverse("inventory:cart_stock", args=[floor.cart.public_id]))
+
+    expect(page.get_by_text("quantities are hidden until it closes")).to_be_visible()
+    hydrocodone = page.locator(".stock-row", has_text="hydrocodone")
+    expect(hydrocodone).to_contain_text("hidden: count open")
+    expect(hydrocodone).not_to_contain_text(re.compile(r"\b20\b"))  # 20 on hand
+    fits_the_tablet(page)
+    screenshot(page, "inventory-cart-stock-count-open")
+    hydrocodone.tap()
+    expect(page.get_by_text("On hand hidden until the shift count")).to_be_visible()
+    assert "Running log" in page.locator("main").inner_text()
+    assert page.locator(".ledger").count() == 0
+    fits_the_tablet(page)
+    screenshot(page, "inventory-item-count-open")

@@ -7,6 +7,7 @@ NURSE_SHOTS_DIR is set, there too)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from playwright.sync_api import Browser, Page, expect
 from mar.models import Amendment, ExceptionReview, Order
 from residents.models import Allergy
 from tests import clock
-from tests.browser.conftest import horizontal_overflow, new_context, screenshot
+from tests.browser.conftest import (
+    horizontal_overflow,
+    new_context,
+    screenshot,
+    small_touch_targets,
+)
 from tests.browser.test_tablet_lock import sign_in
 from tests.factories import MedicationFactory
 from tests.nurse.conftest import Ward
@@ -194,3 +200,79 @@ def test_the_on_time_chart_renders(size, request, live_server, ward):
     expect(page.get_by_test_id("chart-by-unit").locator("svg polyline")).not_to_have_count(0)
     assert horizontal_overflow(page) <= 0
     shot(page, "reports")
+
+
+TAP_TARGETS_JS = """els => els.filter(e => e.offsetParent !== null).map(e => {
+    const r = e.getBoundingClientRect();
+    return {what: e.outerHTML.slice(0, 70), width: r.width, height: r.height};
+})"""
+
+
+@pytest.fixture
+def busy_ward(db) -> Ward:
+    """Enough exceptions that the review list is longer than the tablet's screen."""
+    ward = Ward(residents=4)
+    ward.history(days=3, now=clock.now())
+    return ward
+
+
+def test_the_review_page_is_made_for_a_finger_on_the_tablet(tablet_page, live_server, busy_ward):
+    page = tablet_page
+    viewport = page.viewport_size
+    sign_in(page, live_server.url, busy_ward.nurse)
+    page.goto(live_server.url + reverse("nurse:review"))
+    rows = page.get_by_test_id("exception-row")
+    expect(rows.first).to_be_visible()
+
+    targets = page.locator(
+        ".exceptions-table .row-check, .exceptions-table td a, .exceptions-table .button"
+    ).evaluate_all(TAP_TARGETS_JS)
+    assert targets
+    assert [t for t in targets if t["width"] < 44 or t["height"] < 44] == []
+    assert small_touch_targets(page) == []
+    assert horizontal_overflow(page) <= 0
+    page.locator(".exceptions-table").evaluate("table => table.scrollIntoView()")
+    table = page.locator(".exceptions-table").bounding_box()
+    panel = page.locator(".ack-dock").bounding_box()
+    assert table["y"] + table["height"] > viewport["height"]  # the list is longer than a screen
+    assert panel["y"] + panel["height"] <= viewport["height"]  # its note is on the screen
+    assert panel["y"] > table["y"]  # below the rows it applies to, not above them
+    page.screenshot(
+        path=str(
+            screenshot(page, "nurse-review-tablet").with_name(
+                f"nurse-review-tablet-rows-{viewport['width']}x{viewport['height']}.png"
+            )
+        )
+    )
+
+    rows.nth(2).locator(".row-check").tap()
+    rows.nth(3).locator(".row-check").tap()
+    expect(page.locator(".ack-panel")).to_be_in_viewport()
+    page.get_by_label("Follow-up note").fill("Reviewed with the day team")
+    page.get_by_test_id("acknowledge-ticked").tap()
+    expect(page.locator(".messages")).to_contain_text("Acknowledged 2.")
+    page.mouse.wheel(0, 100_000)
+    page.wait_for_timeout(200)
+    table = page.locator(".exceptions-table").bounding_box()
+    panel = page.locator(".ack-dock").bounding_box()
+    assert 0 <= panel["y"] - (table["y"] + table["height"]) <= 24  # at the end: right below
+    screenshot(page, "nurse-review-tablet-end")
+
+
+def test_a_nurse_looks_at_a_carts_board_read_only_on_the_tablet(tablet_page, live_server, ward):
+    page = tablet_page
+    sign_in(page, live_server.url, ward.nurse)
+    page.goto(live_server.url + reverse("mar:pass_start"))
+    screenshot(page, "nurse-pass-carts")
+    page.get_by_role("link", name="View board (read only)").first.tap()
+
+    expect(page.get_by_role("status").filter(has_text="Read only.")).to_be_visible()
+    rows = page.locator(".resident-row")
+    expect(rows.first).to_be_visible()
+    assert page.locator("a[href*='/pass/residents/']").count() == 0
+    assert page.get_by_role("button", name="Given").count() == 0
+    assert small_touch_targets(page) == []
+    assert horizontal_overflow(page) <= 0
+    screenshot(page, "nurse-cart-board-read-only")
+    rows.first.tap()
+    expect(page).to_have_url(re.compile(r"/record/"))

@@ -79,6 +79,65 @@ def test_the_cart_page_makes_the_same_queries_for_two_packages_or_twenty(room, s
     assert len(many) == len(few)
 
 
+def test_the_cart_page_finds_packages_by_resident_drug_rx_and_lot(room, signed_in):
+    room.receive(quantity="60", lot="LOTPLAIN1")
+    room.receive(room.controlled_order, quantity="8", lot="LOTCTRL7")
+    neighbour = ResidentFactory(
+        facility=room.facility,
+        last_name="Zebulon",
+        room=RoomFactory(facility=room.facility, unit=room.cart.unit, cart=room.cart),
+    )
+    room.receive(room.order_for(room.medication, resident=neighbour, rx_number="RX999"))
+    client = signed_in(room.tech)
+    url = reverse("inventory:cart_stock", args=[room.cart.public_id])
+
+    def found(query: str) -> str:
+        return client.get(url, {"q": query}).content.decode()
+
+    assert found("hydroco").count('class="stock-row') == 1
+    assert found("RX999").count('class="stock-row') == 1
+    assert "Zebulon" in found("zebul")
+    assert found("lotctrl").count('class="stock-row') == 1
+    assert found(room.resident.last_name).count('class="stock-row') == 2
+    assert "matches these filters or “nothing-like-this”" in found("nothing-like-this")
+    partial = client.get(
+        url, {"q": "RX999"}, headers={"HX-Request": "true", "HX-Target": "stock-list"}
+    )
+    assert "<html" not in partial.content.decode()
+
+
+def test_the_cart_page_groups_by_resident_and_pages_in_a_fixed_number_of_queries(
+    room, signed_in, django_assert_max_num_queries
+):
+    client = signed_in(room.nurse)
+    url = reverse("inventory:cart_stock", args=[room.cart.public_id])
+    room.receive(quantity="60")
+    client.get(url)  # warm-up: the session learns the time zone
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for number in range(12):
+        resident = ResidentFactory(
+            facility=room.facility,
+            room=RoomFactory(facility=room.facility, unit=room.cart.unit, cart=room.cart),
+        )
+        for medication in (room.medication, room.controlled):
+            room.receive(room.order_for(medication, resident=resident), quantity=str(5 + number))
+    room.receive(room.controlled_order, quantity="7")  # the first resident's second: 26
+
+    with django_assert_max_num_queries(len(one)):
+        first = client.get(url).content.decode()
+    with django_assert_max_num_queries(len(one)):
+        second = client.get(url, {"page": "2"}).content.decode()
+
+    assert "26 packages" in first and "page 1 of 2" in first
+    assert first.count('class="stock-row') == 25
+    assert second.count('class="stock-row') == 1
+    assert first.count('class="stock-group-heading"') == 13
+    assert first.count(room.resident.display_name) >= 1
+    assert 'rel="next" href="?page=2"' in first
+    assert 'rel="prev"' in second
+
+
 def test_another_communitys_stock_is_not_found(room, signed_in):
     item = room.receive()
     client = signed_in(room.outsider)
@@ -249,3 +308,62 @@ def test_the_printable_running_log_names_who_and_the_witness(room, signed_in):
     assert "Transferred out" in page
     assert StockTransaction.objects.filter(stock_item=item).count() == 2
     assert expiry.status_code == 200
+
+
+def test_a_cart_with_a_count_open_hides_its_controlled_quantities_on_the_stock_pages(
+    room, signed_in
+):
+    plain = room.receive(quantity="41")
+    controlled = room.receive(room.controlled_order, quantity="23")
+    client = signed_in(room.tech)
+    stock_url = reverse("inventory:cart_stock", args=[room.cart.public_id])
+    item_url = reverse("inventory:item", args=[controlled.public_id])
+    log_url = reverse("inventory:item_log", args=[controlled.public_id])
+    assert "<strong>23</strong>" in client.get(stock_url).content.decode()
+
+    services.count_start(
+        cart=room.cart, outgoing_user=room.tech, incoming_user=room.witness, by=room.tech, now=NOW
+    )
+    stock = client.get(stock_url).content.decode()
+    item = client.get(item_url).content.decode()
+    plain_item = client.get(reverse("inventory:item", args=[plain.public_id])).content.decode()
+    log = client.get(log_url)
+
+    assert "quantities are hidden until it closes" in stock
+    assert "<strong>41</strong>" in stock
+    assert ">23<" not in stock and "23 tablet" not in stock
+    assert "On hand hidden until the shift count" in item
+    assert ">23<" not in item
+    assert ">41<" in plain_item
+    assert log.status_code == 302 and log.url == item_url
+
+
+def test_a_nurse_who_counted_cannot_resolve_the_discrepancy_another_nurse_can(room, signed_in):
+    room.receive(room.controlled_order, quantity="23")
+    count = services.count_start(
+        cart=room.cart, outgoing_user=room.tech, incoming_user=room.nurse, by=room.tech, now=NOW
+    )
+    line = count.lines.get()
+    for side, pin in (("outgoing", PINS["tech"]), ("incoming", PINS["nurse"])):
+        services.count_sign(count=count, side=side, quantities={line.pk: "22"}, secret=pin, now=NOW)
+    counter = signed_in(room.nurse)
+    url = reverse("inventory:count_resolve", args=[count.public_id])
+
+    page = counter.get(reverse("inventory:count", args=[count.public_id])).content.decode()
+    refused = counter.post(url, {"note": "Looked again, all fine"})
+    with pytest.raises(services.StockNotPermitted, match="did not count"):
+        services.count_resolve(count=count, by=room.nurse, note="Fine", now=NOW)
+
+    assert "Resolve the discrepancy" not in page
+    assert "A nurse who did not count resolves" in page
+    assert refused.status_code == 403
+    assert "did not count" in refused.content.decode()
+    count.refresh_from_db()
+    assert count.status == ControlledCount.Status.DISCREPANCY
+
+    resolved = signed_in(room.second_nurse).post(url, {"note": "One tablet found in the drawer"})
+
+    assert resolved.status_code == 302
+    count.refresh_from_db()
+    assert count.status == ControlledCount.Status.RESOLVED
+    assert count.resolved_by == room.second_nurse

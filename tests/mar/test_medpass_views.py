@@ -24,6 +24,7 @@ from mar import selectors
 from mar.models import Administration, EffectivenessCheck, Notification, Order, ScheduledDose
 from mar.services import administrations as charting
 from mar.services.doses import doses_materialize, doses_sync_for_order
+from medtech.models import AuditEvent
 from residents.models import ConcernReport, Resident
 from staff.models import User
 from tests.factories import CertificationFactory, UserFactory
@@ -103,6 +104,81 @@ def test_it_lists_the_carts_residents_with_the_doses_due(signed_in, community, d
     assert escape(community.resident.display_name) in response.text
     assert "1 due" in response.text
     assert "AM pass" in response.text
+
+
+def test_the_cart_board_shows_a_prn_follow_up_due(signed_in, community, dose):
+    prn = prn_order(community)
+    charting.administration_record(
+        user=community.tech,
+        idempotency_key="board-followup-1",
+        now=AT - 70 * MINUTE,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - 70 * MINUTE, order=prn, prn_reason="Knee pain"
+        ),
+    )
+
+    response = signed_in.get(reverse("mar:pass_cart", args=[community.cart.public_id]))
+
+    assert response.status_code == 200
+    assert "1 PRN follow-up due" in response.text
+    assert "1 due" in response.text
+
+
+def test_the_cart_board_shows_no_follow_up_before_its_time(signed_in, community):
+    prn = prn_order(community)
+    charting.administration_record(
+        user=community.tech,
+        idempotency_key="board-followup-2",
+        now=AT - 20 * MINUTE,
+        entry=charting.ChartEntry(
+            status="given", administered_at=AT - 20 * MINUTE, order=prn, prn_reason="Knee pain"
+        ),
+    )
+
+    response = signed_in.get(reverse("mar:pass_cart", args=[community.cart.public_id]))
+
+    assert "follow-up due" not in response.text
+
+
+def test_a_nurse_looks_at_any_carts_board_read_only_and_the_read_is_audited(
+    client, community, dose
+):
+    client.force_login(community.nurse)
+    start = client.get(reverse("mar:pass_start"))
+    board_url = reverse("mar:pass_cart", args=[community.cart.public_id])
+
+    board = client.get(board_url)
+
+    assert "View board (read only)" in start.text
+    assert board.status_code == 200
+    assert "Read only." in board.text
+    assert "nothing can be charted from this board" in board.text
+    assert resident_url(community) not in board.text
+    assert reverse("nurse:resident_record", args=[community.resident.public_id]) in board.text
+    assert "data-offline-bundle" not in board.text
+    assert "1 due" in board.text
+    read = AuditEvent.objects.get(action="resident.read", actor=community.nurse)
+    assert (read.resident_id, read.view) == (community.resident.pk, "mar:pass_cart")
+
+
+def test_the_med_tech_who_handed_over_sees_the_board_read_only(client, community, dose):
+    assignment = community.put_on_duty(community.tech)
+    client.force_login(community.tech)
+    board_url = reverse("mar:pass_cart", args=[community.cart.public_id])
+    on_duty = client.get(board_url)
+    assignment.ended_at = AT - 5 * MINUTE
+    assignment.save()
+
+    handed_over = client.get(board_url)
+
+    assert "Read only." not in on_duty.text
+    assert resident_url(community) in on_duty.text
+    assert "Read only." in handed_over.text
+    assert resident_url(community) not in handed_over.text
+    record_url = reverse("nurse:resident_record", args=[community.resident.public_id])
+    assert record_url not in handed_over.text
+    assert "Take this cart" in handed_over.text
+    assert AuditEvent.objects.filter(action="resident.read", actor=community.tech).count() == 1
 
 
 def test_it_shows_a_residents_pass_with_the_dose_due_now(signed_in, community, dose):
@@ -442,8 +518,9 @@ def test_it_shows_a_med_tech_with_an_expired_certification_why_and_no_given_butt
 # --- Query counts -----------------------------------------------------------------------------
 
 # The same at 10 and at 100 residents: they must grow with neither residents nor doses.
-# Cart: session, user, cart, pass times, residents, their doses, on duty?, unread count.
-CART_PAGE_QUERIES = 8
+# Cart: session, user, cart, pass times, residents, their doses, PRN follow-ups waiting,
+# on duty?, unread count.
+CART_PAGE_QUERIES = 9
 # Resident: session, user, resident, pass times, doses (with whether the cart holds each
 # one's medication), orders without doses (PRN, awaiting verification, with the same),
 # the records (the doses', PRN and recent ones: one query), allergies, membership with its

@@ -227,3 +227,19 @@ def test_it_lists_an_entered_in_error_record_no_more(history):
 
     page = exceptions_page(user=history.nurse, now=NOW, filters=ExceptionFilters(status="all"))
     assert record.public_id not in {item.row.id for item in page.items}
+
+
+def test_the_note_for_ticked_rows_follows_the_rows_and_each_tick_box_has_a_finger_sized_label(
+    client, history
+):
+    client.force_login(history.nurse)
+
+    text = client.get(reverse("nurse:review")).content.decode()
+
+    table_end = text.index("</table>")
+    note = text.index('id="ack-note"')
+    assert table_end < note < text.index("</form>", table_end)
+    assert "Acknowledge the ticked rows above" in text
+    rows = text.count('name="keys"')
+    assert rows > 0
+    assert text.count('<label class="row-check">') == rows + 1  # and "tick every row"
