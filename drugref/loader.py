@@ -122,7 +122,7 @@ def _upsert(cursor, *, table: str, stage: str, columns: tuple[str, ...], key: st
     # Table and column names are this module's constants, never input.
     cursor.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT DISTINCT ON ({key}) "  # noqa: S608
-        f"{', '.join(columns)} FROM {stage} ORDER BY {key} "
+        f"{', '.join(columns)} FROM {stage} ORDER BY {key}, {', '.join(updated)} "
         f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE ({old}) IS DISTINCT FROM ({new})"
     )
     return cursor.rowcount
@@ -183,7 +183,10 @@ def drugref_load(
             "CREATE TEMPORARY TABLE stage_package_keyed ON COMMIT DROP AS "
             "SELECT DISTINCT ON (p.id, s.ndc) p.id AS product_id, s.ndc, s.ndc11, s.description "
             "FROM stage_package s JOIN drugref_product p ON p.product_id = s.product_code "
-            "ORDER BY p.id, s.ndc"
+            # The directory repeats a few packages with other descriptions: the ORDER BY
+            # names every column so the same row wins each time (a second load changes
+            # nothing).
+            "ORDER BY p.id, s.ndc, s.ndc11, s.description"
         )
         changed["packages"] = _upsert(
             cursor,
