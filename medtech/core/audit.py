@@ -129,9 +129,16 @@ def audit_read(
     request: HttpRequest | None = None,
 ) -> models.Model:
     """Record that ``actor`` looked at ``resident``'s record on ``view``."""
+    event = _read_event(actor=actor, resident=resident, view=view, now=now, request=request)
+    event.save(force_insert=True)
+    return event
+
+
+def _read_event(*, actor: Any, resident: Any, view: str, now: dt.datetime, request) -> models.Model:
+    """The unsaved audit row of one read of a resident's record."""
     resident_id, facility_id = _scope(target=None, resident=resident, facility=None)
     ip, device = request_origin(request)
-    return _events().create(
+    return apps.get_model("medtech", "AuditEvent")(
         occurred_at=now,
         kind=READ,
         action="resident.read",
@@ -156,28 +163,12 @@ def audit_read_many(
 ) -> None:
     """``audit_read`` for every resident a page shows at once (a cart's board): the same
     rows, written in one query."""
-    ip, device = request_origin(request)
-    model = apps.get_model("medtech", "AuditEvent")
-    rows = []
-    for resident in residents:
-        resident_id, facility_id = _scope(target=None, resident=resident, facility=None)
-        rows.append(
-            model(
-                occurred_at=now,
-                kind=READ,
-                action="resident.read",
-                **_actor_fields(actor),
-                target_type="residents.resident",
-                target_id=str(resident_id),
-                resident_id=resident_id,
-                facility_id=facility_id,
-                view=view,
-                ip_address=ip,
-                device=device,
-            )
-        )
+    rows = [
+        _read_event(actor=actor, resident=resident, view=view, now=now, request=request)
+        for resident in residents
+    ]
     if rows:
-        model.objects.bulk_create(rows)
+        _events().bulk_create(rows)
 
 
 def audit_auth(
